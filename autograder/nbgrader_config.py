@@ -1,0 +1,31 @@
+# nbgrader's configuration for the course. nbgrader reads the nbgrader_config.py of the
+# folder it runs in, so a TA runs nbgrader commands from this folder (autograder/), and
+# the `autograder` command does the same.
+import os
+
+from autograder.layout import ASSIGNMENT_MODULES, REPO, SHARED_MODULES, minidl_modules
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+
+c.CourseDirectory.course_id = "deep-learning-course"
+c.CourseDirectory.root = str(REPO)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+
+# Students complete minidl/*.py files as well as notebooks. By default autograde copies
+# every non-notebook file of the source folder over the submission; the students' library
+# files must be the ones graded, so they are never overwritten.
+c.Autograde.exclude_overwriting = {
+    assignment_id: [
+        os.path.join("minidl", name)
+        for name in SHARED_MODULES + sum(minidl_modules(assignment_id), ())
+    ]
+    for assignment_id in ASSIGNMENT_MODULES
+}
+
+# The code stub nbgrader puts in notebook solution cells.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Training cells take seconds; a stuck notebook must not hold the grader forever.
+c.ExecutePreprocessor.timeout = 300

@@ -1,0 +1,26 @@
+"""Grade cells in assignment notebooks: ``check = Checker("a1_linear")``, then ``check("part")``.
+
+A passing part prints one line; a failing part raises AssertionError with the
+feedback, which is how nbgrader sees a failed grade cell. In a notebook the
+student's ``minidl`` runs in the kernel itself (``autograder check`` runs the
+same parts with the code isolated in a child process).
+"""
+from autograder import checks
+from autograder.framework import run_part
+from autograder.reference import Reference
+from autograder.student import InProcessStudent
+
+
+class Checker:
+    def __init__(self, assignment_id, device="auto", seed=0):
+        self.assignment = checks.load(assignment_id)
+        self.ref = Reference(device)
+        self.seed = seed
+
+    def __call__(self, name):
+        part = self.assignment.get(name)
+        result = run_part(part, InProcessStudent(), self.ref, self.seed)
+        points = f"{result.points}/{result.max_points} points, PyTorch on {self.ref.device_name}"
+        if not result.passed:
+            raise AssertionError(f"{name}: {result.message} ({points})")
+        print(f"PASS {name}: {part.summary} ({points})")

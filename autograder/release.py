@@ -1,0 +1,281 @@
+"""Making the student release of an assignment from its solution, and checking it.
+
+nbgrader's ``generate_assignment`` strips the notebook (solution cells become
+stubs, hidden tests disappear) but copies ``.py`` files untouched, so this module
+assembles the release's ``minidl`` itself: this assignment's modules with every
+``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region replaced by a stub that
+raises NotImplementedError, earlier assignments' modules complete (markers
+removed), later assignments' modules left out.
+"""
+import filecmp
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.layout import (
+    ASSIGNMENTS,
+    REFERENCE_MINIDL,
+    REPO,
+    SHARED_MODULES,
+    SOLUTIONS,
+    check_assignment_id,
+    minidl_modules,
+)
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+DEFINITION = re.compile(r"^(\s*)(?:def|class)\s+(\w+)")
+
+
+class ReleaseError(Exception):
+    """The release could not be made, or is out of date or leaks a solution."""
+
+
+# ------------------------------------------------------------------ solution regions in .py files
+
+def _regions(lines, path):
+    """Yield (begin, end) line indices of each solution region; reject unbalanced markers."""
+    begin = None
+    for number, line in enumerate(lines):
+        marker = line.strip()
+        if marker == BEGIN_SOLUTION:
+            if begin is not None:
+                raise ReleaseError(f"{path}:{number + 1}: nested {BEGIN_SOLUTION}")
+            begin = number
+        elif marker == END_SOLUTION:
+            if begin is None:
+                raise ReleaseError(f"{path}:{number + 1}: {END_SOLUTION} without a begin")
+            yield begin, number
+            begin = None
+    if begin is not None:
+        raise ReleaseError(f"{path}:{begin + 1}: {BEGIN_SOLUTION} is never closed")
+
+
+def _qualified_name(lines, number):
+    """The dotted name of the function or class that encloses line ``number``."""
+    names, indent = [], len(lines[number]) - len(lines[number].lstrip())
+    for line in reversed(lines[:number]):
+        match = DEFINITION.match(line)
+        if match and len(match.group(1)) < indent:
+            names.insert(0, match.group(2))
+            indent = len(match.group(1))
+    return ".".join(names) or "this code"
+
+
+def stub_source(text, path, assignment_id):
+    """Replace each solution region of a .py file's text with a NotImplementedError stub."""
+    lines = text.splitlines(keepends=True)
+    output, position = [], 0
+    for begin, end in _regions(lines, path):
+        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
+        name = _qualified_name(lines, begin)
+        message = f"{name}: write it (see its docstring and {assignment_id}.ipynb)"
+        output += lines[position:begin]
+        output.append(f"{indent}# YOUR CODE HERE\n")
+        output.append(f"{indent}raise NotImplementedError({message!r})\n")
+        position = end + 1
+    return "".join(output + lines[position:])
+
+
+def solve_source(text, path):
+    """Remove the solution markers of a .py file's text, keeping the reference code."""
+    lines = text.splitlines(keepends=True)
+    markers = {index for region in _regions(lines, path) for index in region}
+    return "".join(line for index, line in enumerate(lines) if index not in markers)
+
+
+def write_minidl(assignment_id, destination, solved=False):
+    """Write the ``minidl`` package of ``assignment_id``'s release (or its solved version)."""
+    earlier, own = minidl_modules(assignment_id)
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_MODULES + earlier + own:
+        path = REFERENCE_MINIDL / name
+        text = path.read_text()
+        if name in own and not solved:
+            text = stub_source(text, path, assignment_id)
+        else:
+            text = solve_source(text, path)
+        (destination / name).write_text(text)
+
+
+# ------------------------------------------------------------------ nbgrader
+
+def _nbgrader(*args):
+    """Run an nbgrader command with the course's configuration (autograder/nbgrader_config.py)."""
+    env = dict(os.environ)
+    # nbgrader runs `alembic` by name, so this environment's bin folder must be on PATH.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    command = [sys.executable, "-m", "nbgrader", *args]
+    done = subprocess.run(command, cwd=REPO / "autograder", env=env, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise ReleaseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def generate(assignment_id, release_root, db_url=None):
+    """Generate ``release_root/assignment_id`` from solutions/ with nbgrader, plus minidl."""
+    check_assignment_id(assignment_id)
+    args = ["generate_assignment", assignment_id, "--force",
+            f"--CourseDirectory.release_directory={release_root}"]
+    if db_url:
+        args.append(f"--db={db_url}")
+    _nbgrader(*args)
+    folder = Path(release_root) / assignment_id
+    shutil.rmtree(folder / "minidl", ignore_errors=True)
+    write_minidl(assignment_id, folder / "minidl")
+    return folder
+
+
+def release(assignment_id):
+    """Regenerate assignments/ASSIGNMENT, recording the assignment in the course gradebook."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = generate(assignment_id, scratch)
+        target = ASSIGNMENTS / assignment_id
+        # Swap in the new release only once it is complete.
+        ASSIGNMENTS.mkdir(exist_ok=True)
+        staged = ASSIGNMENTS / f".{assignment_id}.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(fresh, staged)
+        shutil.rmtree(target, ignore_errors=True)
+        staged.rename(target)
+    return target
+
+
+def check_release(assignment_id):
+    """Problems with the committed release: stale files and leaked solution lines."""
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = generate(assignment_id, Path(scratch) / "release",
+                         db_url=f"sqlite:///{scratch}/gradebook.db")
+        problems += _differences(fresh, ASSIGNMENTS / assignment_id)
+    problems += find_leaks(ASSIGNMENTS / assignment_id)
+    return problems
+
+
+def _differences(fresh, committed):
+    if not committed.is_dir():
+        return [f"{_shown(committed)} is missing: run `autograder release`"]
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    committed_files = {
+        p.relative_to(committed) for p in committed.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts
+    }
+    problems = []
+    for name in sorted(fresh_files | committed_files):
+        where = _shown(committed / name)
+        if name not in committed_files:
+            problems.append(f"{where} is missing from the release: run `autograder release`")
+        elif name not in fresh_files:
+            problems.append(f"{where} is not produced by the release: remove it")
+        elif not filecmp.cmp(fresh / name, committed / name, shallow=False):
+            problems.append(f"{where} is out of date: run `autograder release`")
+    return problems
+
+
+def _shown(path):
+    """A path relative to the repository when it lies inside it."""
+    path = Path(path)
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
+# ------------------------------------------------------------------ leak detection
+
+def _region_lines(lines, begin_marker, end_marker):
+    inside, found = False, []
+    for line in lines:
+        marker = line.strip()
+        if marker == begin_marker:
+            inside = True
+        elif marker == end_marker:
+            inside = False
+        elif inside:
+            found.append(marker)
+    return found
+
+
+def _source_texts():
+    """Each solution-side text (a .py file, or one notebook cell) as a list of lines."""
+    for path in sorted(REFERENCE_MINIDL.glob("*.py")):
+        yield path.read_text().splitlines()
+    for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            yield "".join(cell["source"]).splitlines()
+
+
+def secret_lines():
+    """Lines that appear only inside solution or hidden-test regions of solutions/.
+
+    Short lines and lines that also appear outside any region (a shared
+    ``return losses``, say) are not secrets.
+    """
+    secret, public = set(), set()
+    for lines in _source_texts():
+        hidden = set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
+        hidden |= set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN))
+        secret |= hidden
+        public |= {line.strip() for line in lines} - hidden
+    return {line for line in secret - public if len(line) >= 12}
+
+
+def find_leaks(folder):
+    """Problems naming each file of ``folder`` that contains a secret solution line."""
+    secrets = secret_lines()
+    problems = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file() or path.suffix not in (".py", ".ipynb"):
+            continue
+        text = path.read_text()
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+        leaked = sorted({line.strip() for line in text.splitlines()} & secrets)
+        if leaked:
+            problems.append(f"{_shown(path)} leaks solution code: {leaked[0]!r}"
+                            + (f" and {len(leaked) - 1} more lines" if len(leaked) > 1 else ""))
+    return problems
+
+
+# ------------------------------------------------------------------ the solved submission
+
+def write_solved(assignment_id, out):
+    """Write the folder a student would submit after solving everything with the reference.
+
+    The released notebook with each solution cell given the solution's code
+    (markers removed), and the solved ``minidl``.
+    """
+    check_assignment_id(assignment_id)
+    released = ASSIGNMENTS / assignment_id
+    if not released.is_dir():
+        raise ReleaseError(f"{released} is missing: run `autograder release {assignment_id}`")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseError(f"{out} exists and is not empty")
+    shutil.copytree(released, out, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.rmtree(out / "minidl")
+    write_minidl(assignment_id, out / "minidl", solved=True)
+    notebook_name = f"{assignment_id}.ipynb"
+    source = json.loads((SOLUTIONS / assignment_id / notebook_name).read_text())
+    answers = {
+        cell["metadata"]["nbgrader"]["grade_id"]: cell
+        for cell in source["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("solution")
+    }
+    notebook = json.loads((out / notebook_name).read_text())
+    for cell in notebook["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers and cell["metadata"]["nbgrader"].get("solution"):
+            text = "".join(answers[grade_id]["source"])
+            if cell["cell_type"] == "code":
+                text = solve_source(text, f"{notebook_name}:{grade_id}")
+            cell["source"] = text
+    (out / notebook_name).write_text(json.dumps(notebook, indent=1) + "\n")
+    return out

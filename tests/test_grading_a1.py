@@ -1,0 +1,178 @@
+"""Grading a1_linear: full marks for the solution, zero for the release, the same scores from
+nbgrader's autograde, and a report that names the device and survives broken code."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from autograder import checks
+from autograder.grading import check_submission
+from autograder.layout import REPO, SOLUTIONS
+from autograder.notebook import Checker
+from autograder.student import Limits
+
+ASSIGNMENT = checks.load("a1_linear")
+CHECK_CALL = re.compile(r'^check\("([^"]+)"\)$', re.MULTILINE)
+
+
+def autograder_cli(*args):
+    return subprocess.run(["autograder", *args], capture_output=True, text=True)
+
+
+def test_solved_submission_scores_full_marks(solved_a1):
+    done = autograder_cli("check", "a1_linear", "--submission", str(solved_a1), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"assignment", "device", "score", "max_score", "checks"}
+    assert report["assignment"] == "a1_linear"
+    assert report["device"] == ("cpu" if not torch.cuda.is_available() else report["device"])
+    assert report["max_score"] == ASSIGNMENT.max_score == 35
+    failures = [c for c in report["checks"] if not c["passed"]]
+    assert failures == [] and report["score"] == 35
+    assert [c["name"] for c in report["checks"]] == [p.name for p in ASSIGNMENT.parts]
+    for entry in report["checks"]:
+        assert set(entry) == {"name", "points", "max_points", "passed", "message"}
+
+
+def test_untouched_release_scores_zero_with_feedback(released_a1):
+    done = autograder_cli("check", "a1_linear", "--submission", str(released_a1))
+    assert done.returncode == 0, done.stderr
+    assert "score: 0/35" in done.stdout
+    assert "checked against PyTorch on cpu" in done.stdout or torch.cuda.is_available()
+    report = check_submission("a1_linear", released_a1, device="cpu")
+    assert report.score == 0
+    for result in report.results:
+        assert "not implemented yet: your code raised NotImplementedError" in result.message
+        assert "minidl/linear.py:" in result.message  # names the line to work on
+
+
+def test_table_names_each_failing_check(tmp_path, solved_a1):
+    folder = shutil.copytree(solved_a1, tmp_path / "s")
+    linear = folder / "minidl" / "linear.py"
+    linear.write_text(linear.read_text() + "\ndef l2_penalty(W, reg):\n"
+                      "    return reg * (W ** 2).sum(), reg * W\n")
+    done = autograder_cli("check", "a1_linear", "--submission", str(folder))
+    assert done.returncode == 0
+    assert "FAIL  l2_penalty.value" in done.stdout
+    assert "the L2 term is 0.5 * reg * sum(W**2)" in done.stdout
+    assert "score: 34/35" in done.stdout
+
+
+def write_linear(tmp_path, solved, extra):
+    folder = shutil.copytree(solved, tmp_path / "submission")
+    linear = folder / "minidl" / "linear.py"
+    linear.write_text(linear.read_text() + "\n" + extra)
+    return folder
+
+
+def test_hang_costs_only_the_parts_that_call_the_hanging_function(tmp_path, solved_a1):
+    folder = write_linear(tmp_path, solved_a1,
+                          "def softmax(scores):\n    while True:\n        pass\n")
+    report = check_submission("a1_linear", folder, device="cpu",
+                              limits=Limits(call_seconds=2))
+    failed = {r.name: r.message for r in report.results if not r.passed}
+    # predict_proba is the only other function of the reference that calls softmax.
+    assert set(failed) == {"softmax.value", "softmax.stability", "LinearClassifier.predict"}
+    assert "more than 2 s" in failed["softmax.value"]
+    assert report.score == 35 - 3
+
+
+def test_exit_and_crash_are_reported(tmp_path, solved_a1):
+    folder = write_linear(tmp_path, solved_a1,
+                          "import os\ndef softmax(scores):\n    os._exit(3)\n")
+    report = check_submission("a1_linear", folder, device="cpu")
+    results = {r.name: r for r in report.results}
+    assert not results["softmax.value"].passed
+    assert "exited with status 3" in results["softmax.value"].message
+    assert results["hinge_loss.value"].passed  # the next call starts a fresh process
+
+
+def test_syntax_error_fails_every_part_without_crashing_the_grader(tmp_path, solved_a1):
+    folder = write_linear(tmp_path, solved_a1, "def broken(:\n")
+    report = check_submission("a1_linear", folder, device="cpu")
+    assert report.score == 0
+    assert all("SyntaxError" in r.message for r in report.results)
+
+
+def test_notebook_checker_passes_reference_and_explains_a_bug(monkeypatch, capsys):
+    import minidl.linear  # the reference, on sys.path through conftest
+
+    assert minidl.linear.__file__.startswith(str(SOLUTIONS))
+    check = Checker("a1_linear", device="cpu")
+    check("softmax_loss.gradient")
+    assert "PASS softmax_loss.gradient" in capsys.readouterr().out
+    reference = minidl.linear.softmax_loss
+    monkeypatch.setattr(minidl.linear, "softmax_loss",
+                        lambda s, y: (reference(s, y)[0], reference(s, y)[1] * len(y)))
+    with pytest.raises(AssertionError, match="did you average over the batch"):
+        check("softmax_loss.gradient")
+
+
+def test_cuda_is_refused_clearly_without_a_gpu(released_a1):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = autograder_cli("check", "a1_linear", "--device", "cuda")
+    assert done.returncode == 2
+    assert "PyTorch sees no CUDA device" in done.stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_solved_submission_on_cuda(solved_a1):
+    report = check_submission("a1_linear", solved_a1, device="cuda")
+    assert report.device.startswith("cuda") and report.score == report.max_score
+
+
+def grade_cells(notebook_path):
+    """(grade_id, points, source) of the autograded test cells of a notebook."""
+    notebook = json.loads(notebook_path.read_text())
+    cells = []
+    for cell in notebook["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cells.append((meta["grade_id"], meta["points"], "".join(cell["source"])))
+    return cells
+
+
+def test_notebook_grade_cells_are_the_check_parts():
+    cells = grade_cells(SOLUTIONS / "a1_linear" / "a1_linear.ipynb")
+    assert [CHECK_CALL.findall(source) for _, _, source in cells] == [
+        [part.name] for part in ASSIGNMENT.parts]
+    for (grade_id, points, source), part in zip(cells, ASSIGNMENT.parts, strict=True):
+        assert grade_id == part.name.replace(".", "-")
+        assert points == part.points
+        assert ("### BEGIN HIDDEN TESTS" in source) == (not part.visible)
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_agrees_with_autograder_check(tmp_path, solved_a1, released_a1):
+    root = tmp_path / "course"
+    (root / "submitted").mkdir(parents=True)
+    (root / "solutions").symlink_to(SOLUTIONS)
+    submissions = {"solved": solved_a1, "untouched": released_a1}
+    for student, folder in submissions.items():
+        shutil.copytree(folder, root / "submitted" / student / "a1_linear")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    for command in (["generate_assignment", "a1_linear", "--force"],
+                    ["autograde", "a1_linear", "--create"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *command, f"--CourseDirectory.root={root}"],
+            cwd=REPO / "autograder", env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root}/gradebook.db") as gradebook:
+        for student, folder in submissions.items():
+            notebook = gradebook.find_submission_notebook("a1_linear", student, "a1_linear")
+            nbgrader_scores = {grade.cell.name: grade.auto_score for grade in notebook.grades
+                               if grade.cell.name.replace("-", ".") in
+                               {p.name for p in ASSIGNMENT.parts}}
+            report = check_submission("a1_linear", folder, device="cpu")
+            ours = {r.name.replace(".", "-"): r.points for r in report.results}
+            assert nbgrader_scores == ours, student
+    assert sum(ours.values()) == 0
