@@ -3,17 +3,33 @@ import sys
 
 import pytest
 
-from autograder.layout import ASSIGNMENTS, SOLUTIONS
+from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, SOLUTIONS
 
 sys.path.insert(0, str(SOLUTIONS))
 
+ASSIGNMENT_IDS = list(ASSIGNMENT_MODULES)
+
 
 @pytest.fixture(scope="session")
-def solved_a1(tmp_path_factory):
-    """The a1_linear folder a student submits after solving everything (reference code)."""
+def solved_submission(tmp_path_factory):
+    """A function giving the folder a student submits after solving ASSIGNMENT with the
+    reference code (made once per session)."""
     from autograder.release import write_solved
 
-    return write_solved("a1_linear", tmp_path_factory.mktemp("solved") / "a1_linear")
+    made = {}
+
+    def solved(assignment_id):
+        if assignment_id not in made:
+            folder = tmp_path_factory.mktemp("solved") / assignment_id
+            made[assignment_id] = write_solved(assignment_id, folder)
+        return made[assignment_id]
+
+    return solved
+
+
+@pytest.fixture(scope="session")
+def solved_a1(solved_submission):
+    return solved_submission("a1_linear")
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidl import linear
 
 from course.datasets import load_digits
+from minidl import linear
 
 
 def torch_loss(kind, scores, y, margin=1.0):

@@ -1,4 +1,4 @@
-"""Grading a1_linear: full marks for the solution, zero for the release, the same scores from
+"""Grading: full marks for each solution, zero for each release, the same scores from
 nbgrader's autograde, and a report that names the device and survives broken code."""
 import json
 import os
@@ -12,11 +12,11 @@ import torch
 
 from autograder import checks
 from autograder.grading import check_submission
-from autograder.layout import REPO, SOLUTIONS
+from autograder.layout import ASSIGNMENTS, REPO, SOLUTIONS
 from autograder.notebook import Checker
 from autograder.student import Limits
+from conftest import ASSIGNMENT_IDS
 
-ASSIGNMENT = checks.load("a1_linear")
 CHECK_CALL = re.compile(r'^check\("([^"]+)"\)$', re.MULTILINE)
 
 
@@ -24,31 +24,37 @@ def autograder_cli(*args):
     return subprocess.run(["autograder", *args], capture_output=True, text=True)
 
 
-def test_solved_submission_scores_full_marks(solved_a1):
-    done = autograder_cli("check", "a1_linear", "--submission", str(solved_a1), "--json")
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_solved_submission_scores_full_marks(assignment_id, solved_submission):
+    assignment = checks.load(assignment_id)
+    done = autograder_cli("check", assignment_id, "--submission",
+                          str(solved_submission(assignment_id)), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert set(report) == {"assignment", "device", "score", "max_score", "checks"}
-    assert report["assignment"] == "a1_linear"
+    assert report["assignment"] == assignment_id
     assert report["device"] == ("cpu" if not torch.cuda.is_available() else report["device"])
-    assert report["max_score"] == ASSIGNMENT.max_score == 35
+    assert report["max_score"] == assignment.max_score
     failures = [c for c in report["checks"] if not c["passed"]]
-    assert failures == [] and report["score"] == 35
-    assert [c["name"] for c in report["checks"]] == [p.name for p in ASSIGNMENT.parts]
+    assert failures == [] and report["score"] == assignment.max_score
+    assert [c["name"] for c in report["checks"]] == [p.name for p in assignment.parts]
     for entry in report["checks"]:
         assert set(entry) == {"name", "points", "max_points", "passed", "message"}
 
 
-def test_untouched_release_scores_zero_with_feedback(released_a1):
-    done = autograder_cli("check", "a1_linear", "--submission", str(released_a1))
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_untouched_release_scores_zero_with_feedback(assignment_id):
+    released = ASSIGNMENTS / assignment_id
+    done = autograder_cli("check", assignment_id, "--submission", str(released))
     assert done.returncode == 0, done.stderr
-    assert "score: 0/35" in done.stdout
+    max_score = checks.load(assignment_id).max_score
+    assert f"score: 0/{max_score}" in done.stdout
     assert "checked against PyTorch on cpu" in done.stdout or torch.cuda.is_available()
-    report = check_submission("a1_linear", released_a1, device="cpu")
+    report = check_submission(assignment_id, released, device="cpu")
     assert report.score == 0
     for result in report.results:
         assert "not implemented yet: your code raised NotImplementedError" in result.message
-        assert "minidl/linear.py:" in result.message  # names the line to work on
+        assert "(at minidl/" in result.message  # names the file and line to work on
 
 
 def test_table_names_each_failing_check(tmp_path, solved_a1):
@@ -113,7 +119,7 @@ def test_notebook_checker_passes_reference_and_explains_a_bug(monkeypatch, capsy
         check("softmax_loss.gradient")
 
 
-def test_cuda_is_refused_clearly_without_a_gpu(released_a1):
+def test_cuda_is_refused_clearly_without_a_gpu():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     done = autograder_cli("check", "a1_linear", "--device", "cuda")
@@ -138,27 +144,32 @@ def grade_cells(notebook_path):
     return cells
 
 
-def test_notebook_grade_cells_are_the_check_parts():
-    cells = grade_cells(SOLUTIONS / "a1_linear" / "a1_linear.ipynb")
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_notebook_grade_cells_are_the_check_parts(assignment_id):
+    assignment = checks.load(assignment_id)
+    cells = grade_cells(SOLUTIONS / assignment_id / f"{assignment_id}.ipynb")
     assert [CHECK_CALL.findall(source) for _, _, source in cells] == [
-        [part.name] for part in ASSIGNMENT.parts]
-    for (grade_id, points, source), part in zip(cells, ASSIGNMENT.parts, strict=True):
+        [part.name] for part in assignment.parts]
+    for (grade_id, points, source), part in zip(cells, assignment.parts, strict=True):
         assert grade_id == part.name.replace(".", "-")
         assert points == part.points
         assert ("### BEGIN HIDDEN TESTS" in source) == (not part.visible)
 
 
 @pytest.mark.slow
-def test_nbgrader_autograde_agrees_with_autograder_check(tmp_path, solved_a1, released_a1):
+@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+def test_nbgrader_autograde_agrees_with_autograder_check(assignment_id, tmp_path,
+                                                          solved_submission):
     root = tmp_path / "course"
     (root / "submitted").mkdir(parents=True)
     (root / "solutions").symlink_to(SOLUTIONS)
-    submissions = {"solved": solved_a1, "untouched": released_a1}
+    submissions = {"solved": solved_submission(assignment_id),
+                   "untouched": ASSIGNMENTS / assignment_id}
     for student, folder in submissions.items():
-        shutil.copytree(folder, root / "submitted" / student / "a1_linear")
+        shutil.copytree(folder, root / "submitted" / student / assignment_id)
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    for command in (["generate_assignment", "a1_linear", "--force"],
-                    ["autograde", "a1_linear", "--create"]):
+    for command in (["generate_assignment", assignment_id, "--force"],
+                    ["autograde", assignment_id, "--create"]):
         done = subprocess.run(
             [sys.executable, "-m", "nbgrader", *command, f"--CourseDirectory.root={root}"],
             cwd=REPO / "autograder", env=env, capture_output=True, text=True)
@@ -166,13 +177,15 @@ def test_nbgrader_autograde_agrees_with_autograder_check(tmp_path, solved_a1, re
 
     from nbgrader.api import Gradebook
 
+    part_ids = {part.name.replace(".", "-") for part in checks.load(assignment_id).parts}
+    totals = {}
     with Gradebook(f"sqlite:///{root}/gradebook.db") as gradebook:
         for student, folder in submissions.items():
-            notebook = gradebook.find_submission_notebook("a1_linear", student, "a1_linear")
+            notebook = gradebook.find_submission_notebook(assignment_id, student, assignment_id)
             nbgrader_scores = {grade.cell.name: grade.auto_score for grade in notebook.grades
-                               if grade.cell.name.replace("-", ".") in
-                               {p.name for p in ASSIGNMENT.parts}}
-            report = check_submission("a1_linear", folder, device="cpu")
+                               if grade.cell.name in part_ids}
+            report = check_submission(assignment_id, folder, device="cpu")
             ours = {r.name.replace(".", "-"): r.points for r in report.results}
             assert nbgrader_scores == ours, student
-    assert sum(ours.values()) == 0
+            totals[student] = report.score
+    assert totals == {"solved": checks.load(assignment_id).max_score, "untouched": 0}
