@@ -11,6 +11,8 @@ REFERENCE_MINIDL = SOLUTIONS / "minidl"
 # earlier assignment they did not finish.
 ASSIGNMENT_MODULES = {
     "a1_linear": ("linear.py",),
+    "a2_backprop": ("layers.py",),
+    "a3_autodiff": ("autograd.py", "forward.py"),
 }
 SHARED_MODULES = ("__init__.py", "_validate.py")
 

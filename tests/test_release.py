@@ -17,8 +17,19 @@ from autograder.release import (
     stub_source,
 )
 
-LINEAR_FUNCTIONS = ["softmax", "softmax_loss_naive", "softmax_loss", "hinge_loss_naive",
-                    "hinge_loss"]
+# Each stubbed function of the a1 release with a valid call, and the same call with bad labels.
+LINEAR_CALLS = {
+    "softmax": "linear.softmax(np.zeros((2, 3)))",
+    "softmax_loss_naive": "linear.softmax_loss_naive(np.zeros((2, 3)), np.array([0, 1]))",
+    "softmax_loss": "linear.softmax_loss(np.zeros((2, 3)), np.array([0, 1]))",
+    "hinge_loss_naive": "linear.hinge_loss_naive(np.zeros((2, 3)), np.array([0, 1]))",
+    "hinge_loss": "linear.hinge_loss(np.zeros((2, 3)), np.array([0, 1]))",
+    "l2_penalty": "linear.l2_penalty(np.ones((2, 3)), 0.1)",
+    "LinearClassifier.loss_and_grad":
+        "linear.LinearClassifier(3, 2).loss_and_grad(np.zeros((2, 3)), np.array([0, 1]))",
+    "LinearClassifier.fit": "linear.LinearClassifier(3, 2).fit(np.zeros((2, 3)), [0, 1])",
+    "LinearClassifier.predict": "linear.LinearClassifier(3, 2).predict(np.zeros((2, 3)))",
+}
 
 
 def test_committed_release_is_up_to_date_and_leak_free():
@@ -58,20 +69,22 @@ def run_in_fresh_python(folder, code):
                           text=True)
 
 
-@pytest.mark.parametrize("function", LINEAR_FUNCTIONS)
+@pytest.mark.parametrize("function", sorted(LINEAR_CALLS))
 def test_released_functions_raise_not_implemented(function):
-    code = (
-        "import sys, numpy as np; sys.path.insert(0, '.')\n"
-        "from minidl import linear\n"
-        f"linear.{function}(np.zeros((2, 3)), np.array([0, 1]))\n"
-    )
+    code = ("import sys, numpy as np; sys.path.insert(0, '.')\n"
+            f"from minidl import linear\n{LINEAR_CALLS[function]}\n")
     done = run_in_fresh_python(ASSIGNMENTS / "a1_linear", code)
-    assert "NotImplementedError" in done.stderr
-    assert f"{function}: write it (see its docstring and a1_linear.ipynb)" in done.stderr
-    # Input validation is given to the students: bad labels still raise ValueError.
-    bad = code.replace("np.array([0, 1])", "np.array([0, 7])")
-    assert "ValueError: labels y must lie in [0, 2]" in run_in_fresh_python(
-        ASSIGNMENTS / "a1_linear", bad).stderr
+    assert f"NotImplementedError: {function}: write it (see its docstring and a1_linear.ipynb)" \
+        in done.stderr
+
+
+def test_released_input_validation_still_works():
+    """Input checks sit outside the solution regions: students get them."""
+    code = ("import sys, numpy as np; sys.path.insert(0, '.')\n"
+            "from minidl import linear\n"
+            "linear.softmax_loss(np.zeros((2, 3)), np.array([0, 7]))\n")
+    done = run_in_fresh_python(ASSIGNMENTS / "a1_linear", code)
+    assert "ValueError: labels y must lie in [0, 2]" in done.stderr
 
 
 def test_release_contains_no_solution_region_and_no_hidden_test():

@@ -1,0 +1,210 @@
+"""Linear classifiers: softmax and multiclass hinge (SVM) losses, and a classifier trained by SGD.
+
+Conventions used throughout minidl:
+
+- ``scores`` is an (N, C) float array: one row of class scores per sample.
+- ``y`` is an (N,) integer array of labels in [0, C).
+- Every loss is the **mean** over the batch, and every function that returns a
+  loss also returns its gradient with respect to its input, of the input's shape.
+"""
+import numpy as np
+
+from minidl._validate import as_float_matrix, as_labels, scores_and_labels
+
+
+def softmax(scores):
+    """Row-wise softmax: ``p[i, k] = exp(s[i, k]) / sum_j exp(s[i, j])``.
+
+    Stable for scores as large as 1e4: softmax does not change when a constant
+    is subtracted from a row, so subtract each row's maximum before ``exp``.
+
+    Parameters
+    ----------
+    scores : array (N, C)
+
+    Returns
+    -------
+    probs : array (N, C), each row non-negative and summing to 1.
+    PyTorch: ``torch.softmax(scores, dim=1)``.
+    """
+    scores = as_float_matrix("scores", scores)
+    # YOUR CODE HERE
+    raise NotImplementedError('softmax: write it (see its docstring and a1_linear.ipynb)')
+
+
+def softmax_loss_naive(scores, y):
+    """Softmax (cross-entropy) loss and its gradient, computed with explicit loops.
+
+    ``loss = (1/N) * sum_i -log p[i, y_i]`` where ``p = softmax(scores)``, and
+    ``dscores[i, k] = (p[i, k] - [k == y_i]) / N``.
+
+    Returns
+    -------
+    loss : float
+    dscores : array (N, C), the gradient of ``loss`` with respect to ``scores``.
+    PyTorch: ``F.cross_entropy(scores, y)`` and its autograd gradient.
+    """
+    scores, y = scores_and_labels(scores, y)
+    # YOUR CODE HERE
+    raise NotImplementedError('softmax_loss_naive: write it (see its docstring and a1_linear.ipynb)')
+
+
+def softmax_loss(scores, y):
+    """Vectorized softmax loss: same result as ``softmax_loss_naive`` without Python loops.
+
+    Uses ``log p[i, y_i] = s[i, y_i] - max_i - log sum_j exp(s[i, j] - max_i)`` (log-sum-exp),
+    so it never takes the log of an underflowed 0.
+
+    Returns
+    -------
+    loss : float
+    dscores : array (N, C)
+    """
+    scores, y = scores_and_labels(scores, y)
+    # YOUR CODE HERE
+    raise NotImplementedError('softmax_loss: write it (see its docstring and a1_linear.ipynb)')
+
+
+def hinge_loss_naive(scores, y, margin=1.0):
+    """Multiclass hinge (SVM) loss and its gradient, computed with explicit loops.
+
+    ``loss = (1/N) * sum_i sum_{j != y_i} max(0, s[i, j] - s[i, y_i] + margin)``.
+    Each term that is positive adds +1/N to ``dscores[i, j]`` and -1/N to
+    ``dscores[i, y_i]``. A term exactly at the kink (equal to 0) contributes no
+    gradient, as in PyTorch.
+
+    Returns
+    -------
+    loss : float
+    dscores : array (N, C)
+    PyTorch: ``F.multi_margin_loss(scores, y, margin=margin) * C`` (PyTorch divides by C).
+    """
+    scores, y = scores_and_labels(scores, y)
+    # YOUR CODE HERE
+    raise NotImplementedError('hinge_loss_naive: write it (see its docstring and a1_linear.ipynb)')
+
+
+def hinge_loss(scores, y, margin=1.0):
+    """Vectorized multiclass hinge loss: same result as ``hinge_loss_naive`` without loops.
+
+    Returns
+    -------
+    loss : float
+    dscores : array (N, C)
+    """
+    scores, y = scores_and_labels(scores, y)
+    # YOUR CODE HERE
+    raise NotImplementedError('hinge_loss: write it (see its docstring and a1_linear.ipynb)')
+
+
+def l2_penalty(W, reg):
+    """L2 regularization: ``(0.5 * reg * sum(W**2), reg * W)``.
+
+    The 0.5 makes the gradient exactly ``reg * W``, which is what PyTorch's
+    SGD adds for ``weight_decay=reg``.
+
+    Returns
+    -------
+    penalty : float
+    dW : array of W's shape
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if reg < 0:
+        raise ValueError(f"reg must be non-negative, got {reg}")
+    # YOUR CODE HERE
+    raise NotImplementedError('l2_penalty: write it (see its docstring and a1_linear.ipynb)')
+
+
+class LinearClassifier:
+    """A linear classifier ``scores = X @ W + b`` trained by minibatch SGD.
+
+    Parameters
+    ----------
+    n_features : int
+        D, the number of input features.
+    n_classes : int
+        C, the number of classes.
+    loss : "softmax" or "hinge"
+    reg : float
+        L2 strength on ``W`` (the bias is not regularized).
+    seed : int or numpy.random.Generator
+        Draws the initial weights ``W ~ 0.001 * N(0, 1)``; ``b`` starts at 0.
+
+    Attributes
+    ----------
+    W : array (D, C)
+    b : array (C,)
+    """
+
+    LOSSES = {"softmax": softmax_loss, "hinge": hinge_loss}
+
+    def __init__(self, n_features, n_classes, loss="softmax", reg=0.0, seed=0):
+        if loss not in self.LOSSES:
+            raise ValueError(f"loss must be one of {sorted(self.LOSSES)}, got {loss!r}")
+        if n_features < 1 or n_classes < 2:
+            raise ValueError(
+                f"need n_features >= 1 and n_classes >= 2, got {n_features} and {n_classes}"
+            )
+        self.loss = loss
+        self.reg = reg
+        rng = np.random.default_rng(seed)
+        self.W = 0.001 * rng.standard_normal((n_features, n_classes))
+        self.b = np.zeros(n_classes)
+
+    def _features(self, X):
+        X = as_float_matrix("X", X)
+        if X.shape[1] != self.W.shape[0]:
+            raise ValueError(
+                f"X must have {self.W.shape[0]} features (columns), got shape {X.shape}"
+            )
+        return X
+
+    def scores(self, X):
+        """Class scores ``X @ W + b``, an (N, C) array."""
+        return self._features(X) @ self.W + self.b
+
+    def loss_and_grad(self, X, y):
+        """Data loss plus ``l2_penalty(W, reg)``, and its gradients.
+
+        Returns
+        -------
+        loss : float
+        grads : dict with "W" (D, C) and "b" (C,)
+        """
+        X = self._features(X)
+        # YOUR CODE HERE
+        raise NotImplementedError('LinearClassifier.loss_and_grad: write it (see its docstring and a1_linear.ipynb)')
+
+    def fit(self, X, y, lr=0.1, epochs=10, batch_size=64, seed=0):
+        """Minibatch SGD: ``W <- W - lr * dW``, ``b <- b - lr * db`` for each batch.
+
+        Each epoch visits the samples in a fresh random order drawn from ``seed``
+        and splits them into batches of ``batch_size`` (the last one may be smaller).
+
+        Returns
+        -------
+        losses : list of float, the loss of each batch before its update.
+        """
+        X = self._features(X)
+        if epochs < 0 or batch_size < 1 or lr <= 0:
+            raise ValueError(
+                f"need lr > 0, epochs >= 0 and batch_size >= 1, got {lr}, {epochs}, {batch_size}"
+            )
+        y = as_labels(y, X.shape[0], self.W.shape[1])
+        rng = np.random.default_rng(seed)
+        # YOUR CODE HERE
+        raise NotImplementedError('LinearClassifier.fit: write it (see its docstring and a1_linear.ipynb)')
+
+    def predict(self, X):
+        """Predicted labels: the class with the highest score, an (N,) int array."""
+        # YOUR CODE HERE
+        raise NotImplementedError('LinearClassifier.predict: write it (see its docstring and a1_linear.ipynb)')
+
+    def predict_proba(self, X):
+        """Class probabilities ``softmax(scores)`` (softmax loss only), an (N, C) array."""
+        if self.loss != "softmax":
+            raise ValueError(
+                "predict_proba needs loss='softmax': hinge scores are not probabilities"
+            )
+        # YOUR CODE HERE
+        raise NotImplementedError('LinearClassifier.predict_proba: write it (see its docstring and a1_linear.ipynb)')
