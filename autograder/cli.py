@@ -1,5 +1,6 @@
 """The ``autograder`` command: release assignments and grade submissions."""
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,23 @@ def check_command(args):
     return 0
 
 
+def grade_command(args):
+    from autograder.classroom import grade_class, write_csv, write_feedback
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    reports = grade_class(args.assignment, args.submissions, jobs=args.jobs, device=args.device,
+                          seed=args.seed)
+    if args.csv:
+        write_csv(args.csv, reports)
+    if args.feedback:
+        write_feedback(args.feedback, reports)
+    width = max(len(student) for student in reports)
+    for student, report in reports.items():
+        print(f"{student:<{width}}  {report.score:>3}/{report.max_score}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="autograder",
@@ -75,6 +93,22 @@ def build_parser():
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
     check.set_defaults(run=check_command)
+
+    grade = commands.add_parser(
+        "grade", help="grade a whole class",
+        description="Grade every student folder under --submissions (DIR/STUDENT/ or "
+                    "DIR/STUDENT/ASSIGNMENT/), each in its own sandboxed process, in parallel.")
+    grade.add_argument("assignment", metavar="ASSIGNMENT", choices=list(ASSIGNMENT_MODULES))
+    grade.add_argument("--submissions", type=Path, required=True,
+                       help="folder with one sub-folder per student")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: the number of CPUs)")
+    grade.add_argument("--csv", type=Path, help="write the scores to this CSV file")
+    grade.add_argument("--feedback", type=Path, help="write one HTML page per student here")
+    grade.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where PyTorch computes the references (default: CUDA if present)")
+    grade.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+    grade.set_defaults(run=grade_command)
     return parser
 
 

@@ -48,7 +48,7 @@ def test_committed_notebooks_have_no_outputs():
                 assert cell["outputs"] == [] and cell["execution_count"] is None, name
 
 
-@pytest.mark.parametrize("command", [[], ["release"], ["check"]])
+@pytest.mark.parametrize("command", [[], ["release"], ["check"], ["grade"]])
 def test_every_command_has_help(command):
     done = subprocess.run(["autograder", *command, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "usage: autograder" in done.stdout

@@ -1,0 +1,89 @@
+"""`autograder grade`: a whole class in parallel, each submission isolated, nothing lost."""
+import csv
+import shutil
+import subprocess
+
+import pytest
+
+from autograder.classroom import find_submissions, grade_class
+from autograder.grading import check_submission
+from autograder.release import secret_lines
+
+CRASH_ON_LOSS = "\ndef softmax_loss(scores, y):\n    import os\n    os._exit(1)\n"
+SUMMED_HINGE = ("\n_reference_hinge = hinge_loss\n"
+                "def hinge_loss(scores, y, margin=1.0):\n"
+                "    loss, d = _reference_hinge(scores, y, margin)\n"
+                "    return loss * len(y), d\n")
+
+
+@pytest.fixture(scope="module")
+def class_folder(tmp_path_factory, solved_a1, released_a1):
+    """alice: solved (nbgrader layout); bob: untouched (flat); carol: a bug; dave: crashes."""
+    root = tmp_path_factory.mktemp("class")
+    shutil.copytree(solved_a1, root / "alice" / "a1_linear")
+    shutil.copytree(released_a1, root / "bob")
+    for student, extra in (("carol", SUMMED_HINGE), ("dave", CRASH_ON_LOSS)):
+        folder = shutil.copytree(solved_a1, root / student)
+        linear = folder / "minidl" / "linear.py"
+        linear.write_text(linear.read_text() + extra)
+    return root
+
+
+def test_both_folder_layouts_are_found(class_folder):
+    found = find_submissions(class_folder, "a1_linear")
+    assert list(found) == ["alice", "bob", "carol", "dave"]
+    assert found["alice"] == class_folder / "alice" / "a1_linear"
+    assert found["bob"] == class_folder / "bob"
+
+
+def test_class_grades_csv_and_feedback(class_folder, tmp_path):
+    scores, pages = tmp_path / "scores.csv", tmp_path / "feedback"
+    done = subprocess.run(
+        ["autograder", "grade", "a1_linear", "--submissions", str(class_folder), "--jobs", "2",
+         "--csv", str(scores), "--feedback", str(pages), "--device", "cpu"],
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = {row["student"]: row for row in csv.DictReader(scores.open())}
+    totals = {student: int(row["total"]) for student, row in rows.items()}
+    # carol's summed hinge loss fails hinge_loss value (2), edge cases (2), matches_naive (1);
+    # dave's softmax_loss kills its process: value, gradient, edge cases, matches_naive (7).
+    assert totals == {"alice": 35, "bob": 0, "carol": 30, "dave": 28}
+    assert rows["carol"]["hinge_loss.value"] == "0" and rows["carol"]["hinge_loss.gradient"] == "2"
+    for student in rows:
+        report = check_submission("a1_linear", find_submissions(class_folder, "a1_linear")[student],
+                                  device="cpu")
+        assert int(rows[student]["total"]) == report.score
+    carol = (pages / "carol.html").read_text()
+    assert "30/35" in carol and "average over the batch" in carol
+    assert "exited with status 1" in (pages / "dave.html").read_text()
+    secrets = secret_lines()
+    for page in pages.iterdir():
+        text = page.read_text()
+        assert not any(secret in text for secret in secrets), page
+        assert "HIDDEN TESTS" not in text and "check(" not in text
+
+
+def test_a_bad_submission_does_not_change_anyone_elses_result(class_folder, tmp_path):
+    good = tmp_path / "good"
+    for student in ("alice", "bob", "carol"):
+        shutil.copytree(class_folder / student, good / student)
+    alone = grade_class("a1_linear", good, jobs=2, device="cpu", progress=False)
+    with_dave = grade_class("a1_linear", class_folder, jobs=2, device="cpu", progress=False)
+    for student, report in alone.items():
+        assert report.to_json() == with_dave[student].to_json()
+
+
+def test_regrade_replaces_results_without_leaving_temporary_files(class_folder, tmp_path):
+    scores = tmp_path / "scores.csv"
+    for _ in range(2):
+        done = subprocess.run(["autograder", "grade", "a1_linear", "--submissions",
+                               str(class_folder / "alice"), "--csv", str(scores), "--jobs", "1"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_missing_submissions_folder_is_a_clear_error(tmp_path):
+    done = subprocess.run(["autograder", "grade", "a1_linear", "--submissions",
+                           str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert done.returncode == 2 and "does not exist" in done.stderr
