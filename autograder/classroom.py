@@ -38,8 +38,9 @@ def find_submissions(submissions_dir, assignment_id):
     return found
 
 
-def _grade_one(assignment_id, student, folder, device, seed):
-    report = check_submission(assignment_id, folder, device=device, seed=seed)
+def _grade_one(assignment_id, student, folder, device, seed, limits, hidden_paths):
+    report = check_submission(assignment_id, folder, device=device, seed=seed, limits=limits,
+                              hidden_paths=hidden_paths)
     return student, report.to_dict()
 
 
@@ -48,14 +49,21 @@ def _report_from_dict(data):
     return Report(data["assignment"], data["device"], results)
 
 
-def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, progress=True):
-    """Grade every student folder; return {student: Report} in student order."""
+def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, limits=None,
+                progress=True):
+    """Grade every student folder; return {student: Report} in student order.
+
+    Where bubblewrap is installed, no student's process sees the submissions folder, so
+    no other student's work.
+    """
     submissions = find_submissions(submissions_dir, assignment_id)
+    hidden_paths = (Path(submissions_dir).resolve(),)
     reports = {}
     # Worker processes are started fresh ("spawn"), so no state leaks between the grader
     # and its workers; each worker imports PyTorch once and grades many students.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_grade_one, assignment_id, student, folder, device, seed)
+        futures = [pool.submit(_grade_one, assignment_id, student, folder, device, seed, limits,
+                               hidden_paths)
                    for student, folder in submissions.items()]
         for future in tqdm(as_completed(futures), total=len(futures), desc=assignment_id,
                            unit="student", disable=not progress):

@@ -49,12 +49,16 @@ class Report:
 
 
 def check_submission(assignment_id, submission, device="auto", seed=0, limits=None,
-                     progress=False):
-    """Run every part of ``assignment_id`` on the submission folder and return a Report."""
+                     hidden_paths=(), progress=False):
+    """Run every part of ``assignment_id`` on the submission folder and return a Report.
+
+    ``hidden_paths`` are folders the student's process must not see (where bubblewrap is
+    installed), such as the other students' submissions.
+    """
     assignment = checks.load(assignment_id)
     ref = Reference(device)
     results = []
-    with IsolatedStudent(submission, limits or Limits()) as student:
+    with IsolatedStudent(submission, limits or Limits(), hidden_paths) as student:
         parts = tqdm(assignment.parts, desc=assignment_id, unit="check", disable=not progress)
         for part in parts:
             results.append(run_part(part, student, ref, seed))

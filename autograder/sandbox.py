@@ -3,8 +3,8 @@
 It puts the submission folder DIR first on ``sys.path``, then answers requests
 read from stdin, one JSON line each, writing one reply line each to file
 descriptor FD (a pipe that only the grader reads; the student's own prints go to
-stdout and stderr, which the grader discards). A reply is either
-``{"ok": result}`` or ``{"error": {"type", "message", "where"}}``.
+stdout and stderr, which the grader discards). A reply repeats the request's ``id`` and
+holds either ``"ok": result`` or ``"error": {"type", "message", "where"}``.
 
 Requests:
 
@@ -62,17 +62,26 @@ def student_frame(exc, submission):
 def serve(submission, reply_fd):
     sys.path.insert(0, submission)
     replies = os.fdopen(reply_fd, "wb", buffering=0)
+    server_pid = os.getpid()
     for line in sys.stdin.buffer:
+        request = wire.loads(line)
         try:
-            reply = wire.dumps({"ok": run_request(wire.loads(line))})
+            reply = {"id": request["id"], "ok": run_request(request)}
         except BaseException as exc:  # noqa: BLE001 -- every failure is reported, never raised
             error = {
                 "type": type(exc).__name__,
                 "message": str(exc)[:2000],
                 "where": student_frame(exc, submission),
             }
-            reply = wire.dumps({"error": error})
-        replies.write(reply)
+            reply = {"id": request["id"], "error": error}
+        if os.getpid() != server_pid:
+            os._exit(0)  # a process the student's code forked: only the server replies
+        try:
+            encoded = wire.dumps(reply)
+        except wire.NotPlainData as exc:
+            encoded = wire.dumps({"id": request["id"],
+                                  "error": {"type": "NotPlainData", "message": str(exc)}})
+        replies.write(encoded)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from autograder import wire
+from autograder.isolation import ProcessCap, bubblewrap_prefix
 
 
 class StudentError(Exception):
@@ -44,6 +45,8 @@ class Limits:
     cpu_seconds: int = 600  # CPU time of the whole process
     memory_bytes: int = 4 * 1024**3  # address space
     file_bytes: int = 16 * 1024**2  # largest file the process may write
+    open_files: int = 64
+    processes: int = 32  # processes and threads at once, where the platform can cap them
 
 
 def _object_request(target, args, kwargs, set_attrs, calls, get):
@@ -85,9 +88,14 @@ class InProcessStudent:
 class IsolatedStudent:
     """Runs the student's ``minidl`` in a child process; use as a context manager."""
 
-    def __init__(self, submission, limits=None):
+    def __init__(self, submission, limits=None, hidden_paths=()):
         self.submission = os.path.abspath(submission)
         self.limits = limits or Limits()
+        # Folders the student's process must not see (with bubblewrap): its own original
+        # folder and whatever the caller adds, such as the other students' submissions.
+        self.hidden_paths = (self.submission, *hidden_paths)
+        self.process_cap = None
+        self.request_id = 0
         self.workdir = None
         self.process = None
         self.replies = None
@@ -109,11 +117,14 @@ class IsolatedStudent:
     def object(self, target, args=(), kwargs=None, set_attrs=None, calls=(), get=()):
         return self._run(_object_request(target, args, kwargs or {}, set_attrs, calls, get))
 
-    def _set_limits(self):
+    def _confine(self):
+        """Runs in the child between fork and exec."""
         resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds,) * 2)
         resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_bytes,) * 2)
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.file_bytes,) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.limits.open_files,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        self.process_cap.enter()
 
     def _start(self):
         read_fd, write_fd = os.pipe()
@@ -127,15 +138,17 @@ class IsolatedStudent:
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        self.process_cap = ProcessCap(self.limits.processes)
+        command = [sys.executable, "-I", "-m", "autograder.sandbox", self.workdir, str(write_fd)]
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.sandbox", self.workdir, str(write_fd)],
+            bubblewrap_prefix(self.workdir, self.hidden_paths) + command,
             cwd=self.workdir,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(write_fd,),
-            preexec_fn=self._set_limits,
+            preexec_fn=self._confine,
             start_new_session=True,
         )
         os.close(write_fd)
@@ -151,6 +164,7 @@ class IsolatedStudent:
             self.process.stdin.close()
             self.replies.close()
             self.process = None
+            self.process_cap.remove()
 
     def _read_reply(self):
         """One reply line, or None if the child died or ran out of wall time."""
@@ -176,6 +190,8 @@ class IsolatedStudent:
     def _run(self, request):
         if self.process is None:
             self._start()
+        self.request_id += 1
+        request = {**request, "id": self.request_id}
         try:
             self.process.stdin.write(wire.dumps(request))
             self.process.stdin.flush()
@@ -197,7 +213,11 @@ class IsolatedStudent:
             self._stop()
             raise StudentError(
                 "Crash", "the process running your code sent an unreadable reply") from None
-        if not isinstance(reply, dict) or not ({"ok"} <= reply.keys() or {"error"} <= reply.keys()):
+        well_formed = (isinstance(reply, dict) and reply.get("id") == self.request_id
+                       and len({"ok", "error"} & reply.keys()) == 1)
+        if not well_formed:
+            # Something other than the server wrote to the reply pipe: start afresh.
+            self._stop()
             raise StudentError("Crash", "the process running your code sent an unreadable reply")
         if "error" in reply:
             error = reply["error"]
