@@ -8,8 +8,10 @@ so an interrupted regrade never leaves a half-written or lost result behind.
 import csv
 import html
 import io
+import json
 import os
 import tempfile
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -20,8 +22,19 @@ from autograder.framework import Result
 from autograder.grading import Report, check_submission
 
 
-def find_submissions(submissions_dir, assignment_id):
-    """{student: folder} for each student folder under ``submissions_dir``.
+def parse_shard(text):
+    """``"i/n"`` -> (i, n) with 0 <= i < n: this worker grades every n-th student from the i-th."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n, for example 0/4, got {text!r}") from None
+    if not 0 <= index < count:
+        raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return index, count
+
+
+def find_submissions(submissions_dir, assignment_id, shard=(0, 1)):
+    """{student: folder} for each student folder under ``submissions_dir`` in this shard.
 
     A student's folder may hold the assignment directly (``DIR/STUDENT/minidl``) or in a
     sub-folder named after it, as nbgrader collects them (``DIR/STUDENT/ASSIGNMENT/minidl``).
@@ -35,7 +48,9 @@ def find_submissions(submissions_dir, assignment_id):
         found[student.name] = nested if nested.is_dir() else student
     if not found:
         raise ValueError(f"no student folders in {root}")
-    return found
+    index, count = shard
+    return {student: folder for number, (student, folder) in enumerate(found.items())
+            if number % count == index}
 
 
 def _grade_one(assignment_id, student, folder, device, seed, limits, hidden_paths):
@@ -44,19 +59,19 @@ def _grade_one(assignment_id, student, folder, device, seed, limits, hidden_path
     return student, report.to_dict()
 
 
-def _report_from_dict(data):
+def report_from_dict(data):
     results = [Result(**entry) for entry in data["checks"]]
     return Report(data["assignment"], data["device"], results)
 
 
 def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, limits=None,
-                progress=True):
+                shard=(0, 1), progress=True):
     """Grade every student folder; return {student: Report} in student order.
 
     Where bubblewrap is installed, no student's process sees the submissions folder, so
     no other student's work.
     """
-    submissions = find_submissions(submissions_dir, assignment_id)
+    submissions = find_submissions(submissions_dir, assignment_id, shard)
     hidden_paths = (Path(submissions_dir).resolve(),)
     reports = {}
     # Worker processes are started fresh ("spawn"), so no state leaks between the grader
@@ -68,7 +83,7 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
         for future in tqdm(as_completed(futures), total=len(futures), desc=assignment_id,
                            unit="student", disable=not progress):
             student, data = future.result()
-            reports[student] = _report_from_dict(data)
+            reports[student] = report_from_dict(data)
     return {student: reports[student] for student in submissions}
 
 
@@ -126,3 +141,57 @@ tr.pass td:nth-child(2) {{ color: #070; }}
 def write_feedback(directory, reports):
     for student, report in reports.items():
         _write_atomically(Path(directory) / f"{student}.html", feedback_html(student, report))
+
+
+def write_results(directory, reports):
+    """One JSON file per student: what a shard hands over to the merge step."""
+    for student, report in reports.items():
+        _write_atomically(Path(directory) / f"{student}.json", report.to_json() + "\n")
+
+
+def read_results(directory, assignment_id):
+    """{student: Report} from the JSON files of ``write_results`` (every shard's)."""
+    paths = sorted(Path(directory).glob("*.json"))
+    if not paths:
+        raise ValueError(f"no results (*.json) in {directory}")
+    reports = {}
+    for path in paths:
+        report = report_from_dict(json.loads(path.read_text()))
+        if report.assignment != assignment_id:
+            raise ValueError(f"{path} holds results of {report.assignment}, not {assignment_id}")
+        reports[path.stem] = report
+    return reports
+
+
+def write_gradebook(db_url, assignment_id, reports):
+    """Record each part's points as the autograded score of its nbgrader grade cell.
+
+    The assignment must be in the gradebook (``autograder release`` puts it there). Manual
+    grades of written answers are kept; those cells are flagged for manual grading.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader's add_submission triggers SQLAlchemy autoflush warnings of its own; harmless.
+    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
+    with Gradebook(db_url) as gradebook:
+        try:
+            gradebook.find_assignment(assignment_id)
+        except MissingEntry:
+            raise ValueError(f"{assignment_id} is not in the gradebook {db_url}: "
+                             f"run `autograder release {assignment_id}` first") from None
+        for student, report in reports.items():
+            gradebook.update_or_create_student(student)
+            try:
+                submission = gradebook.find_submission(assignment_id, student)
+            except MissingEntry:
+                submission = gradebook.add_submission(assignment_id, student)
+            points = {result.name.replace(".", "-"): result.points for result in report.results}
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.cell.name in points:
+                        grade.auto_score = points[grade.cell.name]
+                        grade.needs_manual_grade = False
+                    elif grade.manual_score is None:
+                        grade.needs_manual_grade = True
+            gradebook.db.commit()

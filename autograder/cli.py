@@ -4,7 +4,9 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS
+from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO
+
+DEFAULT_GRADEBOOK = f"sqlite:///{REPO / 'gradebook.db'}"
 
 
 def release_command(args):
@@ -45,17 +47,27 @@ def check_command(args):
 
 
 def grade_command(args):
-    from autograder.classroom import grade_class, write_csv, write_feedback
+    from autograder import classroom
 
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
-    reports = grade_class(args.assignment, args.submissions, jobs=args.jobs, device=args.device,
-                          seed=args.seed)
+    if args.merge:
+        reports = classroom.read_results(args.merge, args.assignment)
+    elif args.submissions:
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+        reports = classroom.grade_class(args.assignment, args.submissions, jobs=args.jobs,
+                                        device=args.device, seed=args.seed,
+                                        shard=classroom.parse_shard(args.shard))
+    else:
+        raise ValueError("give --submissions DIR to grade, or --merge DIR to combine results")
+    if args.results:
+        classroom.write_results(args.results, reports)
     if args.csv:
-        write_csv(args.csv, reports)
+        classroom.write_csv(args.csv, reports)
     if args.feedback:
-        write_feedback(args.feedback, reports)
-    width = max(len(student) for student in reports)
+        classroom.write_feedback(args.feedback, reports)
+    if args.gradebook:
+        classroom.write_gradebook(args.gradebook, args.assignment, reports)
+    width = max((len(student) for student in reports), default=0)
     for student, report in reports.items():
         print(f"{student:<{width}}  {report.score:>3}/{report.max_score}")
     return 0
@@ -99,8 +111,17 @@ def build_parser():
         description="Grade every student folder under --submissions (DIR/STUDENT/ or "
                     "DIR/STUDENT/ASSIGNMENT/), each in its own sandboxed process, in parallel.")
     grade.add_argument("assignment", metavar="ASSIGNMENT", choices=list(ASSIGNMENT_MODULES))
-    grade.add_argument("--submissions", type=Path, required=True,
-                       help="folder with one sub-folder per student")
+    grade.add_argument("--submissions", type=Path, help="folder with one sub-folder per student")
+    grade.add_argument("--shard", default="0/1", metavar="I/N",
+                       help="grade only every N-th student from the I-th (0-based), e.g. one task "
+                            "of a Slurm job array or a Kubernetes indexed Job (default: 0/1)")
+    grade.add_argument("--results", type=Path,
+                       help="write one JSON result per student here (what --merge reads)")
+    grade.add_argument("--merge", type=Path, metavar="DIR",
+                       help="grade nothing: combine the JSON results of every shard from DIR")
+    grade.add_argument("--gradebook", nargs="?", const=DEFAULT_GRADEBOOK, metavar="URL",
+                       help="record the scores in nbgrader's gradebook (default URL: "
+                            "gradebook.db at the top of the course)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: the number of CPUs)")
     grade.add_argument("--csv", type=Path, help="write the scores to this CSV file")

@@ -87,3 +87,54 @@ def test_missing_submissions_folder_is_a_clear_error(tmp_path):
     done = subprocess.run(["autograder", "grade", "a1_linear", "--submissions",
                            str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_two_shards_in_parallel_merge_to_the_single_run(class_folder, tmp_path):
+    """Two local workers stand in for the tasks of a Slurm job array or an indexed Job."""
+    results = tmp_path / "results"
+    workers = [subprocess.Popen(["autograder", "grade", "a1_linear", "--submissions",
+                                 str(class_folder), "--shard", f"{index}/2", "--results",
+                                 str(results), "--jobs", "1", "--device", "cpu"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for index in range(2)]
+    outputs = [worker.communicate() for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    assert "alice" in outputs[0][0] and "bob" in outputs[1][0]  # each shard graded its half
+    merged, single = tmp_path / "merged.csv", tmp_path / "single.csv"
+    done = subprocess.run(["autograder", "grade", "a1_linear", "--merge", str(results),
+                           "--csv", str(merged)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(["autograder", "grade", "a1_linear", "--submissions", str(class_folder),
+                           "--csv", str(single), "--device", "cpu"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert merged.read_text() == single.read_text()
+
+
+def test_bad_shard_is_refused(class_folder):
+    done = subprocess.run(["autograder", "grade", "a1_linear", "--submissions", str(class_folder),
+                           "--shard", "2/2"], capture_output=True, text=True)
+    assert done.returncode == 2 and "0 <= i < n" in done.stderr
+
+
+def test_scores_reach_the_nbgrader_gradebook_and_keep_manual_grades(class_folder, tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder.release import generate
+
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    generate("a1_linear", tmp_path / "release", db_url=db_url)  # as `autograder release` does
+    command = ["autograder", "grade", "a1_linear", "--submissions", str(class_folder),
+               "--gradebook", db_url, "--device", "cpu"]
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    with Gradebook(db_url) as gradebook:
+        submission = gradebook.find_submission("a1_linear", "carol")
+        assert submission.score == 30
+        written = gradebook.find_grade("q1-answer", "a1_linear", "a1_linear", "carol")
+        assert written.needs_manual_grade
+        written.manual_score = 2  # a TA grades a written answer in the formgrader
+        gradebook.db.commit()
+    assert subprocess.run(command, capture_output=True).returncode == 0  # regrade
+    with Gradebook(db_url) as gradebook:
+        assert gradebook.find_submission("a1_linear", "carol").score == 32
+        assert {s.student.id: s.score for s in gradebook.find_assignment("a1_linear").submissions
+                } == {"alice": 35, "bob": 0, "carol": 32, "dave": 28}
