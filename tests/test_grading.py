@@ -191,3 +191,24 @@ def test_nbgrader_autograde_agrees_with_autograder_check(assignment_id, tmp_path
             assert nbgrader_scores == ours, student
             totals[student] = report.score
     assert totals == {"solved": checks.load(assignment_id).max_score, "untouched": 0}
+
+
+def test_references_are_computed_once_per_distinct_input():
+    import numpy as np
+
+    from autograder.reference import Reference, cached
+
+    calls = []
+
+    @cached
+    def doubled(ref, array, factor=2):
+        calls.append(1)
+        return array * factor
+
+    ref = Reference("cpu")
+    first = doubled(ref, np.arange(3.0))
+    first[0] = 99.0  # a caller's change must not reach the next caller
+    np.testing.assert_array_equal(doubled(ref, np.arange(3.0)), [0.0, 2.0, 4.0])
+    doubled(ref, np.arange(3.0), factor=3)
+    doubled(ref, np.arange(4.0))
+    assert len(calls) == 3

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from autograder.compare import as_number, expect_close, unpack
 from autograder.framework import Assignment, Fail
+from autograder.reference import cached
 
 ASSIGNMENT = Assignment("a1_linear")
 part = ASSIGNMENT.part
@@ -49,6 +50,7 @@ def edge_cases(rng):
 
 # ---------------------------------------------------------------- references
 
+@cached
 def torch_softmax_loss(ref, scores, y):
     s = ref.tensor(scores, requires_grad=True)
     loss = F.cross_entropy(s, ref.labels(y))
@@ -56,6 +58,7 @@ def torch_softmax_loss(ref, scores, y):
     return loss.item(), ref.numpy(s.grad)
 
 
+@cached
 def torch_hinge_loss(ref, scores, y, margin=1.0):
     s = ref.tensor(scores, requires_grad=True)
     loss = F.multi_margin_loss(s, ref.labels(y), margin=margin) * scores.shape[1]
@@ -63,6 +66,7 @@ def torch_hinge_loss(ref, scores, y, margin=1.0):
     return loss.item(), ref.numpy(s.grad)
 
 
+@cached
 def torch_softmax(ref, scores):
     return ref.numpy(torch.softmax(ref.tensor(scores), dim=1))
 
@@ -342,6 +346,7 @@ def classifier_case(ctx, n_samples=12, n_features=6, n_classes=4):
             0.5 * rng.standard_normal(n_classes))
 
 
+@cached
 def torch_classifier_loss(ref, X, y, W, b, loss, reg):
     """Loss and (dW, db) of nn.Linear (weight = W.T) + loss + 0.5 * reg * ||W||^2."""
     layer = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64, device=ref.device)
@@ -396,6 +401,29 @@ def classifier_predict(ctx):
     expect_close(probs, ctx.ref.numpy(torch.softmax(scores, dim=1)), "predict_proba(X)")
 
 
+@cached
+def torch_full_batch_sgd(ref, X, y, W, b, lr, reg, epochs):
+    """torch.optim.SGD on nn.Linear + cross-entropy + L2 on the weight, one step per epoch.
+
+    Returns the epochs + 1 losses (before each step, and after the last), W and b.
+    """
+    layer = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64, device=ref.device)
+    with torch.no_grad():
+        layer.weight.copy_(ref.tensor(W.T))
+        layer.bias.copy_(ref.tensor(b))
+    optimizer = torch.optim.SGD(layer.parameters(), lr=lr)
+    losses = []
+    for step in range(epochs + 1):
+        optimizer.zero_grad()
+        loss = (F.cross_entropy(layer(ref.tensor(X)), ref.labels(y))
+                + 0.5 * reg * (layer.weight**2).sum())
+        losses.append(loss.item())
+        if step < epochs:
+            loss.backward()
+            optimizer.step()
+    return losses, ref.numpy(layer.weight).T, ref.numpy(layer.bias)
+
+
 @part("LinearClassifier.fit", points=2)
 def classifier_fit(ctx):
     """With one batch per epoch, fit takes the same steps as torch.optim.SGD."""
@@ -407,20 +435,8 @@ def classifier_fit(ctx):
         calls=[("fit", (X, y), {"lr": lr, "epochs": epochs, "batch_size": len(y), "seed": 1})],
         get=("W", "b"))
     losses = reply["results"][0]
-    layer = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64, device=ctx.ref.device)
-    with torch.no_grad():
-        layer.weight.copy_(ctx.ref.tensor(W.T))
-        layer.bias.copy_(ctx.ref.tensor(b))
-    optimizer = torch.optim.SGD(layer.parameters(), lr=lr)
-    expected_losses = []  # epochs + 1 values: the loss before each step, and after the last
-    for step in range(epochs + 1):
-        optimizer.zero_grad()
-        loss = (F.cross_entropy(layer(ctx.ref.tensor(X)), ctx.ref.labels(y))
-                + 0.5 * reg * (layer.weight**2).sum())
-        expected_losses.append(loss.item())
-        if step < epochs:
-            loss.backward()
-            optimizer.step()
+    expected_losses, expected_W, expected_b = torch_full_batch_sgd(ctx.ref, X, y, W, b, lr, reg,
+                                                                   epochs)
     if not isinstance(losses, list) or len(losses) != epochs:
         raise Fail(f"fit must return a list with one loss per batch ({epochs} here: "
                    f"{epochs} epochs of one batch), got {_describe(losses)}")
@@ -429,8 +445,8 @@ def classifier_fit(ctx):
         (expected_losses[1:], "each loss must be recorded before its update, not after"),
         (np.array(expected_losses[:epochs]) * -1, "the losses have the wrong sign"),
     ])
-    expect_close(reply["attrs"]["W"], ctx.ref.numpy(layer.weight).T, "W after fit")
-    expect_close(reply["attrs"]["b"], ctx.ref.numpy(layer.bias), "b after fit")
+    expect_close(reply["attrs"]["W"], expected_W, "W after fit")
+    expect_close(reply["attrs"]["b"], expected_b, "b after fit")
 
 
 @part("LinearClassifier.fit_batches", points=1)

@@ -34,7 +34,7 @@ def forward_backward(layer, inputs, dout=None):
     reply = {"out": None, "grads": None, "warnings": [], "changed": [], "problem": ""}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(all="warn"):
+        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
             result = getattr(layers, f"{layer}_forward")(*inputs)
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 reply["problem"] = (f"{layer}_forward must return a tuple (out, cache), got "
@@ -80,7 +80,6 @@ FUNCTIONS = {
     "sum(x**3)": lambda x: np.sum(x**3),
     "logsumexp(x)": _logsumexp,
     "sum(x**2) * sum(tanh(x))": lambda x: np.sum(x**2) * np.sum(np.tanh(x)),
-    "sum(relu(x))": lambda x: np.sum(np.maximum(x, 0.0)),
 }
 
 
