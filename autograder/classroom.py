@@ -109,6 +109,32 @@ def write_csv(path, reports):
     _write_atomically(path, buffer.getvalue())
 
 
+def points_chart_svg(report):
+    """An inline SVG bar chart of the points earned per graded function."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    earned, available = {}, {}
+    for result in report.results:
+        function = result.name.rsplit(".", 1)[0]
+        earned[function] = earned.get(function, 0) + result.points
+        available[function] = available.get(function, 0) + result.max_points
+    names = list(available)[::-1]
+    figure = Figure(figsize=(6, 0.35 * len(names) + 0.8))
+    ax = figure.subplots()
+    ax.barh(names, [available[n] for n in names], color="#eeeeee", label="available")
+    ax.barh(names, [earned[n] for n in names], color="#3a7d44", label="earned")
+    ax.set_xlabel("points")
+    ax.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
 def feedback_html(student, report):
     """A self-contained HTML page with the student's score table and feedback."""
     rows = []
@@ -132,6 +158,7 @@ tr.pass td:nth-child(2) {{ color: #070; }}
 <h1>{title}</h1>
 <p>Score: <strong>{report.score}/{report.max_score}</strong>
 (checked against PyTorch on {html.escape(report.device)})</p>
+{points_chart_svg(report)}
 <table><tr><th>check</th><th>points</th><th>feedback</th></tr>
 {chr(10).join(rows)}
 </table></body></html>

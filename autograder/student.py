@@ -167,24 +167,27 @@ class IsolatedStudent:
             self.process_cap.remove()
 
     def _read_reply(self):
-        """One reply line, or None if the child died or ran out of wall time."""
+        """One reply line; raise StudentError if the child hangs or dies first."""
         deadline = time.monotonic() + self.limits.call_seconds
         chunks = []
         fd = self.replies.fileno()
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready = remaining > 0 and select.select([fd], [], [], remaining)[0]
             if not ready:
-                return None
+                self._stop()
+                raise StudentError(
+                    "Timeout", f"your code ran for more than {self.limits.call_seconds:g} s")
             chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return None
+            if not chunk:  # the pipe closed: the process is exiting
+                try:
+                    code = self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    code = None
+                self._stop()
+                raise StudentError("Crash", _describe_exit(code))
             chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                return b"".join(chunks)
-            if sum(map(len, chunks)) > wire.MAX_MESSAGE_BYTES:
+            if chunk.endswith(b"\n") or sum(map(len, chunks)) > wire.MAX_MESSAGE_BYTES:
                 return b"".join(chunks)
 
     def _run(self, request):
@@ -198,15 +201,6 @@ class IsolatedStudent:
         except BrokenPipeError:
             pass  # the child already died: reading the reply reports it
         line = self._read_reply()
-        if line is None:
-            timed_out = self.process.poll() is None
-            code = self.process.poll()
-            self._stop()
-            if timed_out:
-                raise StudentError(
-                    "Timeout", f"your code ran for more than {self.limits.call_seconds:g} s"
-                )
-            raise StudentError("Crash", _describe_exit(code))
         try:
             reply = wire.loads(line)
         except Exception:  # noqa: BLE001 -- anything unreadable is the student's process's fault
@@ -227,8 +221,12 @@ class IsolatedStudent:
 
 
 def _describe_exit(code):
-    if code is not None and code < 0:
-        name = signal.Signals(-code).name
+    if code is None:
+        return "the process running your code closed its reply channel and did not exit"
+    # A signal shows as -N from a direct child, and as 128 + N through bubblewrap.
+    signal_number = -code if code < 0 else code - 128 if code > 128 else None
+    if signal_number in set(signal.Signals):
+        name = signal.Signals(signal_number).name
         reason = {
             "SIGXCPU": " (CPU time limit)",
             "SIGXFSZ": " (it wrote too much output to a file)",

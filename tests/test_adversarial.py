@@ -39,7 +39,7 @@ ATTACKS = {
     "memory bomb": ("solved", in_softmax("""
         hoard = []
         while True:
-            hoard.append(bytearray(10**8))
+            hoard.append(bytearray(10**9))
         """), WITHOUT_SOFTMAX, None),
     "recursion bomb": ("solved", in_softmax("return softmax(scores)\n"), WITHOUT_SOFTMAX, None),
     "stdout flood, then a correct answer": ("solved", """

@@ -311,19 +311,18 @@ def forward_hints(layer, x):
 
 
 def add_activation_parts(layer, summary):
-    @part(f"{layer}.forward", points=1)
     def forward(ctx):
         for what, (x, _) in activation_cases(ctx.rng).items():
             check_activation_forward(ctx, layer, x, what, hints=forward_hints(layer, x))
 
-    forward.__doc__ = f"{layer}_forward matches {summary} on inputs of several shapes."
-
-    @part(f"{layer}.backward", points=2)
     def backward(ctx):
         for what, (x, dout) in activation_cases(ctx.rng).items():
             check_activation_backward(ctx, layer, x, dout, what, BACKWARD_HINTS[layer])
 
+    forward.__doc__ = f"{layer}_forward matches {summary} on inputs of several shapes."
     backward.__doc__ = f"{layer}_backward matches the autograd gradient of {summary}."
+    part(f"{layer}.forward", points=1)(forward)
+    part(f"{layer}.backward", points=2)(backward)
 
 
 add_activation_parts("relu", "torch.relu")
