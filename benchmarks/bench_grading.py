@@ -89,4 +89,5 @@ def run(quick, progress):
     return lines
 
 
-STEPS = 4
+def steps(quick):
+    return 4

@@ -32,7 +32,8 @@ def main(argv=None):
     modules = {name: __import__(f"bench_{name}") for name in chosen}
     sections = [f"# Benchmark results ({'quick' if args.quick else 'full'} run, "
                 f"{datetime.date.today()})", "", *machine_description(), ""]
-    with tqdm(total=sum(module.STEPS for module in modules.values()), unit="step") as bar:
+    total_steps = sum(module.steps(args.quick) for module in modules.values())
+    with tqdm(total=total_steps, unit="step") as bar:
         for name, module in modules.items():
             bar.set_description(name)
             sections += [f"## {BENCHMARKS[name]}", "", (module.__doc__ or "").strip(), ""]
