@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from tqdm.auto import tqdm
 
 from autograder import checks
-from autograder.framework import Result, run_part
+from autograder.framework import run_part
 from autograder.reference import Reference
 from autograder.student import IsolatedStudent, Limits
 
@@ -64,5 +64,3 @@ def check_submission(assignment_id, submission, device="auto", seed=0, limits=No
             results.append(run_part(part, student, ref, seed))
     return Report(assignment_id, ref.device_name, results)
 
-
-__all__ = ["Report", "Result", "check_submission"]
