@@ -157,7 +157,7 @@ def check_release(assignment_id):
         fresh = generate(assignment_id, Path(scratch) / "release",
                          db_url=f"sqlite:///{scratch}/gradebook.db")
         problems += _differences(fresh, ASSIGNMENTS / assignment_id)
-    problems += find_leaks(ASSIGNMENTS / assignment_id)
+    problems += find_leaks(ASSIGNMENTS / assignment_id, assignment_id)
     return problems
 
 
@@ -202,33 +202,43 @@ def _region_lines(lines, begin_marker, end_marker):
     return found
 
 
-def _source_texts():
-    """Each solution-side text (a .py file, or one notebook cell) as a list of lines."""
+def _source_texts(assignment_id=None):
+    """(lines, published) for each solution-side text: a .py file, or one notebook cell.
+
+    ``published`` marks the modules of assignments before ``assignment_id``, which its
+    release ships complete: none of their lines is a secret there.
+    """
+    earlier = set(minidl_modules(assignment_id)[0]) if assignment_id else set()
     for path in sorted(REFERENCE_MINIDL.glob("*.py")):
-        yield path.read_text().splitlines()
+        yield path.read_text().splitlines(), path.name in earlier
     for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
-            yield "".join(cell["source"]).splitlines()
+            yield "".join(cell["source"]).splitlines(), False
 
 
-def secret_lines():
+def secret_lines(assignment_id=None):
     """Lines that appear only inside solution or hidden-test regions of solutions/.
 
     Short lines and lines that also appear outside any region (a shared
-    ``return losses``, say) are not secrets.
+    ``return losses``, say) are not secrets; with ``assignment_id``, neither are the lines
+    of the earlier assignments' modules that its release ships complete.
     """
     secret, public = set(), set()
-    for lines in _source_texts():
+    for lines, published in _source_texts(assignment_id):
         hidden = set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
         hidden |= set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN))
+        if published:
+            public |= {line.strip() for line in lines}
+            continue
         secret |= hidden
         public |= {line.strip() for line in lines} - hidden
     return {line for line in secret - public if len(line) >= 12}
 
 
-def find_leaks(folder):
-    """Problems naming each file of ``folder`` that contains a secret solution line."""
-    secrets = secret_lines()
+def find_leaks(folder, assignment_id=None):
+    """Problems naming each file of ``folder`` (the release of ``assignment_id``, if given)
+    that contains a secret solution line."""
+    secrets = secret_lines(assignment_id)
     problems = []
     for path in sorted(Path(folder).rglob("*")):
         if not path.is_file() or path.suffix not in (".py", ".ipynb"):

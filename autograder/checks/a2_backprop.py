@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from autograder.compare import as_number, expect_close, unpack
 from autograder.framework import Assignment, Fail, describe_student_error
+from autograder.reference import cached
 from autograder.student import StudentError
 
 ASSIGNMENT = Assignment("a2_backprop")
@@ -105,6 +106,7 @@ def random_linear_cases(rng):
     return cases
 
 
+@cached
 def torch_linear(ref, x, W, b, dout):
     x_t, W_t, b_t = (ref.tensor(a, requires_grad=True) for a in (x, W, b))
     out = F.linear(x_t.reshape(x.shape[0], -1), W_t.T, b_t)
@@ -221,6 +223,7 @@ def linear_edge_cases_part(ctx):
 TORCH_ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
 
+@cached
 def torch_activation(ref, layer, x, dout):
     x_t = ref.tensor(x, requires_grad=True)
     out = TORCH_ACTIVATIONS[layer](x_t)
@@ -399,12 +402,14 @@ TORCH_FUNCTIONS = {
 }
 
 
+@cached
 def autograd_gradient(ref, function, x):
     x_t = ref.tensor(x, requires_grad=True)
     TORCH_FUNCTIONS[function](x_t).backward()
     return ref.numpy(x_t.grad)
 
 
+@cached
 def torch_differences(ref, function, x, h):
     """(centered, one-sided) differences of the PyTorch function, computed here."""
     f = TORCH_FUNCTIONS[function]
@@ -461,6 +466,10 @@ def check_numerical_gradient(ctx, function, x, h=None, closure=False, against="a
                    f"{'passed f a copy of x' if not reply['same_object'] else 'got 0'}, so a "
                    f"function that reads x through a closure (a loss reading a model's "
                    f"parameters, say) never sees the change")
+    after = reply["x_after"]
+    if not (isinstance(after, np.ndarray) and after.shape == x.shape
+            and np.allclose(after, x, rtol=0, atol=1e-8)):
+        check_restored(reply, x, what)  # x left changed: every later entry was off
     expect_close(grad, expected, what, hints=hints, rtol=NG_RTOL, atol=NG_ATOL)
     return reply
 
@@ -476,7 +485,8 @@ def check_restored(reply, x, what):
                    f"the same float: save the old value, old = x[i], and assign it back, "
                    f"x[i] = old")
     raise Fail(f"after {what} x has changed (by up to {difference:.3g}): restore each entry "
-               f"to its old value after evaluating f")
+               f"to its old value after evaluating f, before moving to the next one (the "
+               f"next evaluations would otherwise start from a wrong point)")
 
 
 def ng_point(rng, shape):
@@ -594,6 +604,7 @@ def mlp_case(rng, dims, n_samples=7):
     return X, y, random_params(rng, dims)
 
 
+@cached
 def torch_mlp(ref, dims, activation, reg, params, X, y=None, last_activation=False):
     """(scores, total loss, data loss, grads) of the PyTorch model with the same weights."""
     layers = []
