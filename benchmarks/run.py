@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE))
 from timing import machine_description  # noqa: E402
 
 BENCHMARKS = {
+    "mlp": "MLP training step: minidl vs PyTorch vs numpy",
     "grading": "Grading: autograder vs nbgrader (a1_linear)",
     "notebooks": "Notebook execution times",
 }
