@@ -54,6 +54,7 @@ def expect_close(got, expected, what, hints=(), rtol=RTOL, atol=ATOL, nonfinite_
     if expected_array.ndim == 0:
         got_array = np.asarray(as_number(got, what))
     else:
+        explain_wrong_shape(got, expected_array.shape, what, hints)
         got_array = as_array(got, what, expected_array.shape)
     if not np.all(np.isfinite(got_array)) and np.all(np.isfinite(expected_array)):
         raise Fail(f"{what} contains NaN or inf. {nonfinite_hint}".strip())
@@ -63,6 +64,17 @@ def expect_close(got, expected, what, hints=(), rtol=RTOL, atol=ATOL, nonfinite_
         if candidate is not None and is_close(got_array, candidate, rtol, atol):
             raise Fail(f"{what} is wrong: {explanation}")
     raise Fail(f"{what} is wrong: {_largest_difference(got_array, expected_array)}")
+
+
+def explain_wrong_shape(got, shape, what, hints):
+    """Fail with a hint's explanation when ``got`` has the wrong shape and matches it: a
+    known mistake can change the shape (a matrix product instead of ``*``)."""
+    if not isinstance(got, np.ndarray) or got.shape == tuple(shape):
+        return
+    for candidate, explanation in hints:
+        if candidate is not None and is_close(got, candidate):
+            raise Fail(f"{what} has shape {got.shape} but should have shape {tuple(shape)}: "
+                       f"{explanation}")
 
 
 def _largest_difference(got, expected):

@@ -17,6 +17,7 @@ from timing import machine_description  # noqa: E402
 
 BENCHMARKS = {
     "mlp": "MLP training step: minidl vs PyTorch vs numpy",
+    "autodiff": "Autodiff overhead on small operations: minidl vs PyTorch eager",
     "grading": "Grading: autograder vs nbgrader (a1_linear)",
     "notebooks": "Notebook execution times",
 }

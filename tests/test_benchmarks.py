@@ -15,7 +15,7 @@ def test_quick_benchmarks_write_a_results_file(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "- CPU:" in text and "PyTorch" in text
-    for heading in ("## MLP training step", "## Grading: autograder vs nbgrader",
-                    "## Notebook execution times"):
+    for heading in ("## MLP training step", "## Autodiff overhead",
+                    "## Grading: autograder vs nbgrader", "## Notebook execution times"):
         assert heading in text
     assert "| one solved submission |" in text and "| a1_linear (solved) |" in text

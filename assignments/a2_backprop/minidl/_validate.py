@@ -46,3 +46,17 @@ def scores_and_labels(scores, y):
     if scores.shape[0] == 0 or scores.shape[1] == 0:
         raise ValueError(f"scores must have at least one sample and one class, got {scores.shape}")
     return scores, as_labels(y, scores.shape[0], scores.shape[1])
+
+
+def as_finite_array(name, a):
+    """Return a float64 copy of ``a`` (any shape) with finite entries, or raise ValueError."""
+    array = np.asarray(a)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise ValueError(f"{name} must be numeric (a number or an array of numbers), "
+                         f"got {type(a).__name__} with dtype {array.dtype}")
+    array = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
