@@ -6,6 +6,11 @@ assembles the release's ``minidl`` itself: this assignment's modules with every
 ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region replaced by a stub that
 raises NotImplementedError, earlier assignments' modules complete (markers
 removed), later assignments' modules left out.
+
+A region belongs to the assignment of its module, unless its begin marker names
+another one: ``### BEGIN SOLUTION a4_init_norm`` in ``layers.py`` (an a2 module)
+marks code that students write in a4. Such a region is a stub in every release up
+to its own assignment's and complete after it.
 """
 import filecmp
 import json
@@ -18,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.layout import (
+    ASSIGNMENT_MODULES,
     ASSIGNMENTS,
     REFERENCE_MINIDL,
     REPO,
@@ -41,18 +47,22 @@ class ReleaseError(Exception):
 # ------------------------------------------------------------------ solution regions in .py files
 
 def _regions(lines, path):
-    """Yield (begin, end) line indices of each solution region; reject unbalanced markers."""
-    begin = None
+    """Yield (begin, end, owner) for each solution region: its line indices and the
+    assignment named on its begin marker (None when it names none); reject bad markers."""
+    begin = owner = None
     for number, line in enumerate(lines):
         marker = line.strip()
-        if marker == BEGIN_SOLUTION:
+        if marker.startswith(BEGIN_SOLUTION):
             if begin is not None:
                 raise ReleaseError(f"{path}:{number + 1}: nested {BEGIN_SOLUTION}")
-            begin = number
+            begin, owner = number, marker[len(BEGIN_SOLUTION):].strip() or None
+            if owner is not None and owner not in ASSIGNMENT_MODULES:
+                raise ReleaseError(f"{path}:{number + 1}: {BEGIN_SOLUTION} names an unknown "
+                                   f"assignment {owner!r}")
         elif marker == END_SOLUTION:
             if begin is None:
                 raise ReleaseError(f"{path}:{number + 1}: {END_SOLUTION} without a begin")
-            yield begin, number
+            yield begin, number, owner
             begin = None
     if begin is not None:
         raise ReleaseError(f"{path}:{begin + 1}: {BEGIN_SOLUTION} is never closed")
@@ -69,26 +79,47 @@ def _qualified_name(lines, number):
     return ".".join(names) or "this code"
 
 
-def stub_source(text, path, assignment_id):
-    """Replace each solution region of a .py file's text with a NotImplementedError stub."""
+def module_owner(name):
+    """The assignment that adds minidl module ``name`` (None for the shared modules)."""
+    for assignment_id, modules in ASSIGNMENT_MODULES.items():
+        if name in modules:
+            return assignment_id
+    return None
+
+
+def _is_published(owner, assignment_id, solved=False):
+    """Whether a region of ``owner`` ships complete in the release of ``assignment_id``."""
+    if owner is None:
+        return True
+    order = list(ASSIGNMENT_MODULES)
+    if solved:
+        return order.index(owner) <= order.index(assignment_id)
+    return order.index(owner) < order.index(assignment_id)
+
+
+def release_source(text, path, assignment_id, solved=False):
+    """A minidl module's text as the release of ``assignment_id`` ships it.
+
+    Regions of earlier assignments keep their reference code (markers removed); the others
+    become a stub that raises NotImplementedError naming the notebook to read. ``solved``
+    keeps ``assignment_id``'s own regions too (the folder of a student who solved it).
+    """
     lines = text.splitlines(keepends=True)
+    default_owner = module_owner(Path(path).name)
     output, position = [], 0
-    for begin, end in _regions(lines, path):
-        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
-        name = _qualified_name(lines, begin)
-        message = f"{name}: write it (see its docstring and {assignment_id}.ipynb)"
+    for begin, end, tag in _regions(lines, path):
+        owner = tag or default_owner
         output += lines[position:begin]
+        position = end + 1
+        if _is_published(owner, assignment_id, solved):
+            output += lines[begin + 1:end]
+            continue
+        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
+        message = (f"{_qualified_name(lines, begin)}: write it (see its docstring and "
+                   f"{owner}.ipynb)")
         output.append(f"{indent}# YOUR CODE HERE\n")
         output.append(f"{indent}raise NotImplementedError({message!r})\n")
-        position = end + 1
     return "".join(output + lines[position:])
-
-
-def solve_source(text, path):
-    """Remove the solution markers of a .py file's text, keeping the reference code."""
-    lines = text.splitlines(keepends=True)
-    markers = {index for region in _regions(lines, path) for index in region}
-    return "".join(line for index, line in enumerate(lines) if index not in markers)
 
 
 def write_minidl(assignment_id, destination, solved=False):
@@ -98,12 +129,8 @@ def write_minidl(assignment_id, destination, solved=False):
     destination.mkdir(parents=True, exist_ok=True)
     for name in SHARED_MODULES + earlier + own:
         path = REFERENCE_MINIDL / name
-        text = path.read_text()
-        if name in own and not solved:
-            text = stub_source(text, path, assignment_id)
-        else:
-            text = solve_source(text, path)
-        (destination / name).write_text(text)
+        (destination / name).write_text(
+            release_source(path.read_text(), path, assignment_id, solved))
 
 
 # ------------------------------------------------------------------ nbgrader
@@ -203,17 +230,23 @@ def _region_lines(lines, begin_marker, end_marker):
 
 
 def _source_texts(assignment_id=None):
-    """(lines, published) for each solution-side text: a .py file, or one notebook cell.
-
-    ``published`` marks the modules of assignments before ``assignment_id``, which its
-    release ships complete: none of their lines is a secret there.
-    """
-    earlier = set(minidl_modules(assignment_id)[0]) if assignment_id else set()
+    """(lines, hidden) for each solution-side text, a .py file or one notebook cell:
+    ``hidden`` are the stripped lines that the release of ``assignment_id`` (any release,
+    when None) must not contain."""
     for path in sorted(REFERENCE_MINIDL.glob("*.py")):
-        yield path.read_text().splitlines(), path.name in earlier
+        lines = path.read_text().splitlines()
+        default_owner = module_owner(path.name)
+        hidden = set()
+        for begin, end, tag in _regions(lines, path):
+            owner = tag or default_owner
+            if assignment_id is None or not _is_published(owner, assignment_id):
+                hidden |= {line.strip() for line in lines[begin + 1:end]}
+        yield lines, hidden
     for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
-            yield "".join(cell["source"]).splitlines(), False
+            lines = "".join(cell["source"]).splitlines()
+            yield lines, (set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
+                          | set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN)))
 
 
 def secret_lines(assignment_id=None):
@@ -221,15 +254,10 @@ def secret_lines(assignment_id=None):
 
     Short lines and lines that also appear outside any region (a shared
     ``return losses``, say) are not secrets; with ``assignment_id``, neither are the lines
-    of the earlier assignments' modules that its release ships complete.
+    of the earlier assignments' regions, which its release ships complete.
     """
     secret, public = set(), set()
-    for lines, published in _source_texts(assignment_id):
-        hidden = set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
-        hidden |= set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN))
-        if published:
-            public |= {line.strip() for line in lines}
-            continue
+    for lines, hidden in _source_texts(assignment_id):
         secret |= hidden
         public |= {line.strip() for line in lines} - hidden
     return {line for line in secret - public if len(line) >= 12}
@@ -285,7 +313,8 @@ def write_solved(assignment_id, out):
         if grade_id in answers and cell["metadata"]["nbgrader"].get("solution"):
             text = "".join(answers[grade_id]["source"])
             if cell["cell_type"] == "code":
-                text = solve_source(text, f"{notebook_name}:{grade_id}")
+                text = release_source(text, f"{notebook_name}:{grade_id}", assignment_id,
+                                      solved=True)
             cell["source"] = text
     (out / notebook_name).write_text(json.dumps(notebook, indent=1) + "\n")
     return out

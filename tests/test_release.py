@@ -13,8 +13,7 @@ from autograder.release import (
     ReleaseError,
     check_release,
     find_leaks,
-    solve_source,
-    stub_source,
+    release_source,
 )
 
 # Each stubbed function of the a1 release with a valid call, and the same call with bad labels.
@@ -46,22 +45,43 @@ def test_stub_replaces_regions_and_names_the_function():
         "        return secret\n"
         "        ### END SOLUTION\n"
     )
-    stubbed = stub_source(source, "model.py", "a9_test")
+    stubbed = release_source(source, "linear.py", "a1_linear")
     assert "secret" not in stubbed and "BEGIN SOLUTION" not in stubbed
     assert "        X = check(X)\n        # YOUR CODE HERE\n" in stubbed
-    assert "NotImplementedError('Model.fit: write it (see its docstring and a9_test" in stubbed
-    solved = solve_source(source, "model.py")
-    assert "secret = X.sum()" in solved and "SOLUTION" not in solved
+    assert "NotImplementedError('Model.fit: write it (see its docstring and a1_linear" in stubbed
+    for solved in (release_source(source, "linear.py", "a1_linear", solved=True),
+                   release_source(source, "linear.py", "a2_backprop")):
+        assert "secret = X.sum()" in solved and "SOLUTION" not in solved
+
+
+def test_a_region_may_belong_to_a_later_assignment_than_its_module():
+    # layers.py is an a2 module; its second region is written by students in a3.
+    source = ("def relu(x):\n    ### BEGIN SOLUTION\n    return x * (x > 0)\n"
+              "    ### END SOLUTION\n\n\n"
+              "def later(x):\n    ### BEGIN SOLUTION a3_autodiff\n    return x + 12345\n"
+              "    ### END SOLUTION\n")
+
+    def shipped(assignment_id, solved=False):
+        text = release_source(source, "layers.py", assignment_id, solved)
+        return "x * (x > 0)" in text, "x + 12345" in text
+
+    assert shipped("a2_backprop") == (False, False)
+    assert shipped("a2_backprop", solved=True) == (True, False)
+    assert shipped("a3_autodiff") == (True, False)
+    assert shipped("a3_autodiff", solved=True) == (True, True)
+    assert "see its docstring and a3_autodiff.ipynb" in release_source(
+        source, "layers.py", "a2_backprop")
 
 
 @pytest.mark.parametrize("broken", [
     "### BEGIN SOLUTION\nx = 1\n",
     "x = 1\n### END SOLUTION\n",
     "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+    "### BEGIN SOLUTION a0_unknown\nx = 1\n### END SOLUTION\n",
 ])
-def test_unbalanced_markers_are_refused(broken):
+def test_unbalanced_or_unknown_markers_are_refused(broken):
     with pytest.raises(ReleaseError, match="broken.py"):
-        stub_source(broken, "broken.py", "a1_linear")
+        release_source(broken, "broken.py", "a1_linear")
 
 
 def run_in_fresh_python(folder, code):
@@ -123,8 +143,8 @@ def test_stale_release_is_reported(tmp_path, monkeypatch):
 
 
 def test_solved_submission_has_reference_code(solved_a1):
-    assert (solved_a1 / "minidl" / "linear.py").read_text() == solve_source(
-        (REFERENCE_MINIDL / "linear.py").read_text(), "linear.py")
+    assert (solved_a1 / "minidl" / "linear.py").read_text() == release_source(
+        (REFERENCE_MINIDL / "linear.py").read_text(), "linear.py", "a1_linear", solved=True)
     notebook = json.loads((solved_a1 / "a1_linear.ipynb").read_text())
     sources = ["".join(cell["source"]) for cell in notebook["cells"]]
     assert not any("raise NotImplementedError()" in source for source in sources)
