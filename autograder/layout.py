@@ -13,6 +13,7 @@ ASSIGNMENT_MODULES = {
     "a1_linear": ("linear.py",),
     "a2_backprop": ("layers.py",),
     "a3_autodiff": ("autograd.py", "forward.py"),
+    "a4_init_norm": ("init.py", "nn.py"),
 }
 SHARED_MODULES = ("__init__.py", "_validate.py")
 

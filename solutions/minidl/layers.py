@@ -394,3 +394,98 @@ class MLP:
             grads[f"b{layer}"] = db
         return float(loss), grads
         ### END SOLUTION
+
+
+# ---------------------------------------------------------------- batch normalization (a4)
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization of (N, D) inputs, feature by feature, with a hand-derived cache.
+
+    ``bn_param`` is a dict: ``mode`` ("train" or "eval"), ``eps`` (default 1e-5),
+    ``momentum`` (default 0.1), and ``running_mean`` / ``running_var``, arrays of shape
+    (D,) (created as zeros / ones when absent, and **updated in place**).
+
+    Train mode: ``mu`` and ``var`` are the batch mean and the **biased** batch variance
+    (divided by N); ``x_hat = (x - mu) / sqrt(var + eps)``, ``out = gamma * x_hat + beta``;
+    then PyTorch's update of the running statistics, which uses the **unbiased** variance::
+
+        running_mean = (1 - momentum) * running_mean + momentum * mu
+        running_var  = (1 - momentum) * running_var  + momentum * var * N / (N - 1)
+
+    Eval mode normalizes with the running statistics and changes nothing.
+    Returns ``(out, cache)``. PyTorch: ``F.batch_norm(x, running_mean, running_var, gamma,
+    beta, training=mode == "train", momentum=momentum, eps=eps)``.
+    """
+    x = as_float_array("x", x)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x must have shape (N, D) with N >= 1, got {x.shape}")
+    n, d = x.shape
+    gamma, beta = as_float_array("gamma", gamma), as_float_array("beta", beta)
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (d,):
+            raise ValueError(f"{name} must have shape ({d},) to match x {x.shape}, got "
+                             f"{value.shape}")
+    if not isinstance(bn_param, dict):
+        raise ValueError(f"bn_param must be a dict, got {type(bn_param).__name__}")
+    mode = bn_param.get("mode", "train")
+    if mode not in ("train", "eval"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'eval', got {mode!r}")
+    eps, momentum = float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.1))
+    if not eps > 0 or not 0 <= momentum <= 1:
+        raise ValueError(f"need eps > 0 and 0 <= momentum <= 1, got eps={eps}, "
+                         f"momentum={momentum}")
+    if mode == "train" and n < 2:
+        raise ValueError(f"batch norm in train mode needs more than 1 sample to compute a "
+                         f"variance, got x of shape {x.shape}")
+    for name, start in (("running_mean", np.zeros), ("running_var", np.ones)):
+        if name not in bn_param:
+            bn_param[name] = start(d)
+        if not isinstance(bn_param[name], np.ndarray) or bn_param[name].shape != (d,):
+            raise ValueError(f"bn_param[{name!r}] must be an array of shape ({d},)")
+    running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
+    ### BEGIN SOLUTION a4_init_norm
+    if mode == "train":
+        mu = x.mean(axis=0)
+        var = x.var(axis=0)
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mu
+        running_var *= 1.0 - momentum
+        running_var += momentum * var * n / (n - 1)
+    else:
+        mu, var = running_mean.copy(), running_var.copy()
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mu) * inv_std
+    out = gamma * x_hat + beta
+    cache = (x_hat, inv_std, gamma, mode)
+    return out, cache
+    ### END SOLUTION
+
+
+def batchnorm_backward(dout, cache):
+    """Gradients of batch normalization: ``(dx, dgamma, dbeta)``.
+
+    ``dbeta = sum_i dout_i`` and ``dgamma = sum_i dout_i * x_hat_i`` (sums over the batch).
+    In train mode ``mu`` and ``var`` depend on every sample, so ``dx`` has three terms: the
+    direct path through ``x_i``, and the paths through the mean and the variance. With
+    ``g = dout * gamma`` they add up to::
+
+        dx = inv_std / N * (N * g - sum(g) - x_hat * sum(g * x_hat))
+
+    (sums over the batch axis, ``inv_std = 1 / sqrt(var + eps)``). In eval mode the
+    statistics are constants and ``dx = g * inv_std``.
+    PyTorch: the autograd gradient of ``F.batch_norm``.
+    """
+    dout = as_float_array("dout", dout)
+    ### BEGIN SOLUTION a4_init_norm
+    x_hat, inv_std, gamma, mode = cache
+    _same_shape(dout, x_hat.shape)
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    g = dout * gamma
+    if mode == "eval":
+        return g * inv_std, dgamma, dbeta
+    n = dout.shape[0]
+    dx = inv_std / n * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
+    return dx, dgamma, dbeta
+    ### END SOLUTION

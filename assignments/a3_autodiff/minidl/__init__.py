@@ -7,6 +7,9 @@ Each assignment adds modules:
   checking, a multi-layer perceptron.
 - ``minidl.autograd`` and ``minidl.forward`` (a3_autodiff): reverse-mode automatic
   differentiation with a ``Tensor``, and forward mode with dual numbers.
+- ``minidl.init`` and ``minidl.nn`` (a4_init_norm): weight initialization, and modules
+  (``Linear``, ``Sequential``, ``Residual``, ``Dropout``, ``BatchNorm1d``, ``LayerNorm``)
+  built on the autodiff engine; ``minidl.layers`` gains a hand-derived batch norm.
 
 Import the modules you need, for example ``from minidl.linear import softmax_loss``.
 """
