@@ -14,6 +14,11 @@ def execute(path, timeout):
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
+    # nbclient imitates the Output widget by sending on the kernel's shell channel while it
+    # waits for the cell's reply there, and then sometimes misses the reply until the timeout
+    # (jupyter/nbclient#312). Without the imitation, an Output widget's content is not
+    # recorded, and nothing else changes.
+    client.widget_registry = {}
     start = time.perf_counter()
     client.execute()
     return notebook, time.perf_counter() - start
