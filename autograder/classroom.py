@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from autograder.framework import Result
 from autograder.grading import Report, check_submission
+from autograder.reference import cache_snapshot, seed_caches
 
 
 def parse_shard(text):
@@ -74,16 +75,26 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
     submissions = find_submissions(submissions_dir, assignment_id, shard)
     hidden_paths = (Path(submissions_dir).resolve(),)
     reports = {}
-    # Worker processes are started fresh ("spawn"), so no state leaks between the grader
-    # and its workers; each worker imports PyTorch once and grades many students.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_grade_one, assignment_id, student, folder, device, seed, limits,
-                               hidden_paths)
-                   for student, folder in submissions.items()]
-        for future in tqdm(as_completed(futures), total=len(futures), desc=assignment_id,
-                           unit="student", disable=not progress):
-            student, data = future.result()
-            reports[student] = report_from_dict(data)
+    with tqdm(total=len(submissions), desc=assignment_id, unit="student",
+              disable=not progress) as bar:
+        # The first student is graded here: that computes the PyTorch references, which
+        # every worker then starts with, so each is computed once per run.
+        first, *others = submissions.items()
+        reports[first[0]] = report_from_dict(_grade_one(assignment_id, *first, device, seed,
+                                                        limits, hidden_paths)[1])
+        bar.update(1)
+        # Worker processes are started fresh ("spawn"), so no state leaks between the
+        # grader and its workers; each worker imports PyTorch once and grades many students.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                                 initializer=seed_caches,
+                                 initargs=(cache_snapshot(),)) as pool:
+            futures = [pool.submit(_grade_one, assignment_id, student, folder, device, seed,
+                                   limits, hidden_paths)
+                       for student, folder in others]
+            for future in as_completed(futures):
+                student, data = future.result()
+                reports[student] = report_from_dict(data)
+                bar.update(1)
     return {student: reports[student] for student in submissions}
 
 

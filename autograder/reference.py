@@ -62,14 +62,21 @@ def _fingerprint(value, digest):
         digest.update(repr(value).encode())
 
 
+# The results of every @cached function in this process, by the function's name.
+_CACHES = {}
+
+
 def cached(reference_function):
     """Compute a reference once per process for each distinct input.
 
-    Check parts draw the same seeded inputs for every student, so when a worker grades a
-    class, each reference is computed for the first student and reused for the others.
-    The decorated function takes the ``Reference`` first, then plain arguments.
+    Check parts draw the same seeded inputs for every student, so when a class is graded,
+    each reference is computed for the first student and reused for the others (and
+    ``cache_snapshot`` / ``seed_caches`` hand them to the worker processes).
+    The decorated function takes the ``Reference`` first, then plain arguments, and
+    returns plain data (numbers, numpy arrays).
     """
-    results = {}
+    name = f"{reference_function.__module__}.{reference_function.__qualname__}"
+    results = _CACHES.setdefault(name, {})
 
     @functools.wraps(reference_function)
     def wrapper(ref, *args, **kwargs):
@@ -81,3 +88,15 @@ def cached(reference_function):
         return copy.deepcopy(results[key])  # callers may modify what they get
 
     return wrapper
+
+
+def cache_snapshot():
+    """Every reference computed so far in this process (picklable plain data)."""
+    return {name: dict(results) for name, results in _CACHES.items()}
+
+
+def seed_caches(snapshot):
+    """Start this process with references computed in another one; the keys fingerprint
+    the inputs and the device, so a reference is reused only for the same computation."""
+    for name, results in snapshot.items():
+        _CACHES.setdefault(name, {}).update(results)

@@ -212,3 +212,39 @@ def test_references_are_computed_once_per_distinct_input():
     doubled(ref, np.arange(3.0), factor=3)
     doubled(ref, np.arange(4.0))
     assert len(calls) == 3
+
+
+def test_a_worker_seeded_with_the_graders_references_computes_none_again():
+    import pickle
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from autograder.checks import a2_backprop
+    from autograder.reference import Reference, cache_snapshot
+
+    rng = np.random.default_rng(0)
+    x, W, b, dout = (rng.standard_normal(s) for s in ((4, 3), (3, 2), (2,), (4, 2)))
+    expected = a2_backprop.torch_linear(Reference("cpu"), x, W, b, dout)
+    snapshot = pickle.dumps(cache_snapshot())
+    # A fresh process, as a worker of `autograder grade` is: it gets the same reference
+    # from the snapshot even with PyTorch's matmul broken.
+    code = """
+import pickle, sys
+import numpy as np
+import torch
+from autograder.reference import Reference, seed_caches
+seed_caches(pickle.loads(sys.stdin.buffer.read()))
+from autograder.checks import a2_backprop
+def broken(*args, **kwargs):
+    raise AssertionError("a reference was computed again")
+torch.nn.functional.linear = torch.matmul = torch.Tensor.__matmul__ = broken
+rng = np.random.default_rng(0)
+x, W, b, dout = (rng.standard_normal(s) for s in ((4, 3), (3, 2), (2,), (4, 2)))
+sys.stdout.buffer.write(pickle.dumps(a2_backprop.torch_linear(Reference("cpu"), x, W, b, dout)))
+"""
+    done = subprocess.run([sys.executable, "-c", code], input=snapshot, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    for got, want in zip(pickle.loads(done.stdout), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
