@@ -10,6 +10,9 @@ Each assignment adds modules:
 - ``minidl.init`` and ``minidl.nn`` (a4_init_norm): weight initialization, and modules
   (``Linear``, ``Sequential``, ``Residual``, ``Dropout``, ``BatchNorm1d``, ``LayerNorm``)
   built on the autodiff engine; ``minidl.layers`` gains a hand-derived batch norm.
+- ``minidl.optim`` and ``minidl.data`` (a5_optim): optimizers (SGD with momentum and
+  Nesterov, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules
+  (``minidl.optim.lr_scheduler``) and a minibatch ``DataLoader``.
 
 Import the modules you need, for example ``from minidl.linear import softmax_loss``.
 """

@@ -1,0 +1,62 @@
+"""Input checks shared by every minidl module.
+
+They turn bad input into a ValueError that names the problem, so a wrong
+shape or an out-of-range label never produces a silently wrong number.
+"""
+import numpy as np
+
+
+def as_float_matrix(name, a):
+    """Return ``a`` as a 2-D float64 array with finite entries, or raise ValueError."""
+    array = np.asarray(a)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N, C), got shape {array.shape}")
+    array = array.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def as_labels(y, n_samples, n_classes):
+    """Return labels ``y`` as an int64 array of shape (n_samples,) with values in [0, n_classes)."""
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.shape[0] != n_samples:
+        raise ValueError(
+            f"labels y must have shape ({n_samples},) to match the scores, got shape {labels.shape}"
+        )
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        if not np.issubdtype(labels.dtype, np.floating) or np.any(labels != np.round(labels)):
+            raise ValueError(f"labels y must be integers, got dtype {labels.dtype}")
+    labels = labels.astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"labels y must lie in [0, {n_classes - 1}] for {n_classes} classes, "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
+    return labels
+
+
+def scores_and_labels(scores, y):
+    """Validate a (scores, labels) pair as every loss expects it: (N, C) scores, N labels."""
+    scores = as_float_matrix("scores", scores)
+    if scores.shape[0] == 0 or scores.shape[1] == 0:
+        raise ValueError(f"scores must have at least one sample and one class, got {scores.shape}")
+    return scores, as_labels(y, scores.shape[0], scores.shape[1])
+
+
+def as_finite_array(name, a):
+    """Return a float64 copy of ``a`` (any shape) with finite entries, or raise ValueError."""
+    array = np.asarray(a)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise ValueError(f"{name} must be numeric (a number or an array of numbers), "
+                         f"got {type(a).__name__} with dtype {array.dtype}")
+    array = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
