@@ -30,6 +30,19 @@ BUGS = {
     "add gradient ignores out_grad": ("autograd", """
         Add.gradient = lambda self, g, out, a, b: (np.ones(a.shape), np.ones(b.shape))
         """, "add_mul", "Tensor.add_mul.gradient", "passes out_grad through unchanged"),
+    "sub subtracts the wrong way round": ("autograd", """
+        Sub.compute = lambda self, a, b: b - a
+        """, "add_mul", "Tensor.add_mul.forward", "the order is reversed"),
+    "sub gradient without the minus": ("autograd", """
+        Sub.gradient = lambda self, g, out, a, b: (unbroadcast(g, a.shape),
+                                                   unbroadcast(g, b.shape))
+        """, "add_mul", "Tensor.add_mul.gradient", "d(x0 - x1)/dx1 = -1"),
+    "neg returns its input": ("autograd", """
+        Neg.compute = lambda self, a: a
+        """, "add_mul", "Tensor.add_mul.forward", "-x0 flips every sign"),
+    "neg gradient without the minus": ("autograd", """
+        Neg.gradient = lambda self, g, out, a: (g,)
+        """, "add_mul", "Tensor.add_mul.gradient", "d(-x0)/dx0 = -1"),
     # ---- unbroadcast / broadcasting
     "unbroadcast returns the gradient unchanged": ("autograd", """
         def unbroadcast(grad, shape):

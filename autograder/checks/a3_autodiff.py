@@ -288,7 +288,8 @@ def elementwise_cases(rng, shape=(3, 4)):
         return rng.standard_normal(shape)
 
     constant = rng.standard_normal(shape)
-    # mul first: - and unary - may be written with *, and a bug in * is best named there.
+    # mul first: a bug in * also breaks the later cases that multiply by a constant, and it
+    # is best named on its own.
     return [
         graph([leaf(), leaf()], [op("mul", 0, 1)], grad=rng.standard_normal(shape)),
         graph([leaf(), leaf()], [op("add", 0, 1)], grad=rng.standard_normal(shape)),
@@ -308,6 +309,12 @@ def add_mul_value_hints(spec):
         return {2: [(a + b, "it adds; x0 * x1 multiplies entry by entry"),
                     (a @ b.T if a.shape[1] == b.shape[1] else None,
                      "that is a matrix product; * multiplies entry by entry")]}
+    if name == "sub" and len(spec["inputs"]) == 2:
+        a, b = spec["inputs"]
+        return {2: [(a + b, "it adds; x0 - x1 subtracts"),
+                    (b - a, "the order is reversed: x0 - x1 subtracts x1 from x0")]}
+    if name == "neg":
+        return {1: [(spec["inputs"][0], "the sign is missing: -x0 flips every sign")]}
     return {}
 
 
@@ -325,6 +332,14 @@ def add_mul_grad_hints(spec):
     if name == "add":
         return {k: [(np.ones_like(g), "multiply by out_grad: the gradient of x0 + x1 "
                                       "passes out_grad through unchanged")] for k in (0, 1)}
+    if name == "sub" and len(spec["inputs"]) == 2:
+        return {0: [(-g, "only the second input's gradient changes sign: "
+                         "d(x0 - x1)/dx0 = 1")],
+                1: [(g, "the sign is missing: d(x0 - x1)/dx1 = -1, so x1 gets -out_grad"),
+                    (-np.ones_like(g), "multiply by out_grad (the chain rule)")]}
+    if name == "neg":
+        return {0: [(g, "the sign is missing: d(-x0)/dx0 = -1, so x0 gets -out_grad"),
+                    (-np.ones_like(g), "multiply by out_grad (the chain rule)")]}
     return {}
 
 
@@ -369,9 +384,10 @@ def unbroadcast_part(ctx):
 
 # ---------------------------------------------------------------- the graph
 
-FAN_OUT_NOTE = ("; a tensor used by several operations gets the sum of the gradients from "
-                "every use: add them up (+=) instead of overwriting, and process a node only "
-                "after every node that uses it (reverse topological order)")
+FAN_OUT_NOTE = ("; if every operation passes its own part, the fault is in backward: a tensor "
+                "used by several operations gets the sum of the gradients from every use: add "
+                "them up (+=) instead of overwriting, and process a node only after every node "
+                "that uses it (reverse topological order)")
 
 
 def fan_out_cases(rng):
@@ -384,7 +400,7 @@ def fan_out_cases(rng):
         # a diamond: a = x * y feeds b = a * a and c = a + y, which both feed d = b * c
         graph([x, y], [op("mul", 0, 1), op("mul", 2, 2), op("add", 2, 1), op("mul", 3, 4),
                        op("mul", 5, 2)], names=["x", "y"]),
-        graph([u, v], [op("mul", 0, 1), op("add", 2, 0), op("mul", 3, 2), op("sub", 4, 1)],
+        graph([u, v], [op("mul", 0, 1), op("add", 2, 0), op("mul", 3, 2), op("add", 4, 1)],
               grad=rng.standard_normal(3), names=["u", "v"]),
     ]
 

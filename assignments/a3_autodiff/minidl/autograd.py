@@ -118,6 +118,31 @@ class Add(Op):
         raise NotImplementedError('Add.gradient: write it (see its docstring and a3_autodiff.ipynb)')
 
 
+class Sub(Op):
+    """``a - b`` with broadcasting: like addition, except that ``b``'s gradient changes
+    sign, ``d(a - b)/db = -1``."""
+
+    def compute(self, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('Sub.compute: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient(self, out_grad, out, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('Sub.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+
+
+class Neg(Op):
+    """``-a``: ``d(-a)/da = -1``, so the gradient comes back with its sign flipped."""
+
+    def compute(self, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('Neg.compute: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient(self, out_grad, out, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('Neg.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+
+
 class Mul(Op):
     """``a * b`` with broadcasting: ``d(ab)/da = b`` and ``d(ab)/db = a``, so
     multiplication *swaps* its inputs in the backward pass."""
@@ -408,13 +433,13 @@ class Tensor:
         return Mul()(_as_tensor(other), self)
 
     def __neg__(self):
-        return self * -1.0
+        return Neg()(self)
 
     def __sub__(self, other):
-        return self + -_as_tensor(other)
+        return Sub()(self, _as_tensor(other))
 
     def __rsub__(self, other):
-        return _as_tensor(other) + -self
+        return Sub()(_as_tensor(other), self)
 
     def __truediv__(self, other):
         return self * _as_tensor(other) ** -1.0

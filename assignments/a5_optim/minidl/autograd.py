@@ -119,6 +119,27 @@ class Add(Op):
         return unbroadcast(out_grad, a.shape), unbroadcast(out_grad, b.shape)
 
 
+class Sub(Op):
+    """``a - b`` with broadcasting: like addition, except that ``b``'s gradient changes
+    sign, ``d(a - b)/db = -1``."""
+
+    def compute(self, a, b):
+        return a - b
+
+    def gradient(self, out_grad, out, a, b):
+        return unbroadcast(out_grad, a.shape), unbroadcast(-out_grad, b.shape)
+
+
+class Neg(Op):
+    """``-a``: ``d(-a)/da = -1``, so the gradient comes back with its sign flipped."""
+
+    def compute(self, a):
+        return -a
+
+    def gradient(self, out_grad, out, a):
+        return (-out_grad,)
+
+
 class Mul(Op):
     """``a * b`` with broadcasting: ``d(ab)/da = b`` and ``d(ab)/db = a``, so
     multiplication *swaps* its inputs in the backward pass."""
@@ -407,13 +428,13 @@ class Tensor:
         return Mul()(_as_tensor(other), self)
 
     def __neg__(self):
-        return self * -1.0
+        return Neg()(self)
 
     def __sub__(self, other):
-        return self + -_as_tensor(other)
+        return Sub()(self, _as_tensor(other))
 
     def __rsub__(self, other):
-        return _as_tensor(other) + -self
+        return Sub()(_as_tensor(other), self)
 
     def __truediv__(self, other):
         return self * _as_tensor(other) ** -1.0
