@@ -249,6 +249,76 @@ def test_a_chain_of_100000_operations():
     np.testing.assert_allclose(x.grad, 0.99999**50_000, rtol=1e-9)
 
 
+# ---------------------------------------------------------------- needs_input_grad
+
+
+class Scale(autograd.Op):
+    """``a * b``, whose rule for ``a`` must never run: ``a`` is always a constant here."""
+
+    def compute(self, a, b):
+        return a * b
+
+    def gradient_a(self, out_grad, out, a, b):
+        raise AssertionError("the gradient of an input that needs none was computed")
+
+    def gradient_b(self, out_grad, out, a, b):
+        return autograd.unbroadcast(out_grad * a, b.shape)
+
+
+def test_an_input_that_needs_no_gradient_never_gets_one_computed():
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    constant, leaf = Tensor(a), Tensor(b, requires_grad=True)
+    out = Scale()(constant, leaf)
+    assert out._op.needs_input_grad == (False, True)
+    out.sum().backward()
+    np.testing.assert_allclose(leaf.grad, a.sum(axis=0))  # d(sum a * b)/db = column sums
+    assert constant.grad is None
+
+
+def counting(monkeypatch, op, rule):
+    """Count the calls of ``op.rule`` (the reference rule still runs)."""
+    calls = []
+    original = getattr(op, rule)
+
+    def counted(self, *args):
+        calls.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(op, rule, counted)
+    return calls
+
+
+def test_matmul_computes_only_the_gradients_that_are_needed(monkeypatch):
+    x, w = RNG.standard_normal((5, 3)), RNG.standard_normal((3, 2))
+    for_x = counting(monkeypatch, autograd.MatMul, "gradient_a")
+    for_w = counting(monkeypatch, autograd.MatMul, "gradient_b")
+    weight = Tensor(w, requires_grad=True)
+    (Tensor(x) @ weight).sum().backward()  # a batch of data: no gradient for it
+    assert (len(for_x), len(for_w)) == (0, 1)
+    torch_weight = torch.tensor(w, requires_grad=True)
+    (torch.tensor(x) @ torch_weight).sum().backward()
+    np.testing.assert_allclose(weight.grad, torch_weight.grad.numpy(), rtol=1e-12)
+    data = Tensor(x, requires_grad=True)
+    (data @ Tensor(w)).sum().backward()  # now only the left input needs one
+    assert (len(for_x), len(for_w)) == (1, 1)
+    np.testing.assert_allclose(data.grad, np.ones((5, 2)) @ w.T, rtol=1e-12)
+
+
+def test_a_network_computes_no_gradient_for_its_input_batch(monkeypatch):
+    from minidl import nn
+
+    for_input = counting(monkeypatch, autograd.MatMul, "gradient_a")
+    for_weight = counting(monkeypatch, autograd.MatMul, "gradient_b")
+    model = nn.Sequential(nn.Linear(6, 5, rng=0), nn.ReLU(), nn.Linear(5, 3, rng=1))
+    x = RNG.standard_normal((4, 6))
+    cross_entropy(model(x), [0, 2, 1, 2]).backward()
+    # Two products; only the second one's left input (the hidden layer) needs a gradient.
+    assert len(for_weight) == 2 and len(for_input) == 1
+    first_layer = next(op for op in for_weight if op is not for_input[0])
+    assert first_layer.needs_input_grad == (False, True)
+    assert all(p.grad is not None for p in model.parameters())
+
+
 def test_no_grad_records_nothing_and_restores_the_mode():
     x = Tensor([1.0, -2.0], requires_grad=True)
     with no_grad():

@@ -4,15 +4,18 @@ to it and computes gradients with ``backward()``.
 How it fits together:
 
 - An **operation** (a subclass of ``Op``) knows two things: ``compute``, its value from the
-  input arrays, and ``gradient``, the vector-Jacobian product that turns the gradient of the
-  loss with respect to its output into one gradient per input. Both work on plain numpy
-  arrays; the two sit next to each other so that each rule is written once, in one place.
+  input arrays, and one gradient rule per input (``gradient_a``, ``gradient_b``), the
+  vector-Jacobian product that turns the gradient of the loss with respect to its output
+  into the gradient with respect to that input. All work on plain numpy arrays; they sit
+  next to each other so that each rule is written once, in one place.
 - Applying an operation to Tensors (``a + b``, ``x.exp()``) gives a new Tensor that
   remembers the operation and its inputs: the **computation graph** is recorded as the
   code runs.
 - ``loss.backward()`` orders the graph so that every node comes after all the nodes that
   use it, then walks it once from the loss to the leaves, applying each ``gradient`` and
-  adding up the contributions of every path (the multivariate chain rule).
+  adding up the contributions of every path (the multivariate chain rule). An operation
+  computes the gradients of only those inputs that require one: the batch fed to a network
+  gets none, which saves a third of the work of its first layer.
 
 PyTorch equivalent: ``torch.Tensor`` with ``requires_grad``, ``torch.autograd``, and
 ``torch.no_grad``. As in PyTorch, only leaves (tensors created by you, not by an operation)
@@ -85,23 +88,33 @@ def _expand(grad, axes, keepdims):
 class Op:
     """One differentiable operation.
 
-    Subclasses implement ``compute(*inputs) -> out`` and
-    ``gradient(out_grad, out, *inputs) -> tuple of one gradient per input``, where every
-    argument is a numpy array: the inputs, the output, and ``out_grad``, the gradient of the
-    final loss with respect to the output (of the output's shape). Each returned gradient
-    has its input's shape. Settings such as an axis are stored on the instance.
+    Subclasses implement ``compute(*inputs) -> out`` and, for each input, its gradient rule:
+    ``gradient_a(out_grad, out, *inputs)`` for the first input, ``gradient_b`` for the
+    second. Every argument is a numpy array: the inputs, the output, and ``out_grad``, the
+    gradient of the final loss with respect to the output (of the output's shape). A rule
+    returns the gradient with respect to its input, of that input's shape. Settings such as
+    an axis are stored on the instance.
+
+    When the operation is recorded, ``needs_input_grad`` notes which inputs require a
+    gradient, and ``gradient`` calls the rules of those inputs only (PyTorch:
+    ``ctx.needs_input_grad``): no rule ever has to ask whether its result is wanted.
     """
+
+    RULES = ("gradient_a", "gradient_b")
 
     def compute(self, *inputs):
         raise NotImplementedError
 
     def gradient(self, out_grad, out, *inputs):
-        raise NotImplementedError
+        """One gradient per input: its rule's result if it needs one, else None."""
+        return tuple(getattr(self, self.RULES[k])(out_grad, out, *inputs) if needed else None
+                     for k, needed in enumerate(self.needs_input_grad))
 
     def __call__(self, *tensors):
         """Apply the operation to Tensors, recording it when a gradient will be needed."""
         out = Tensor._from_array(self.compute(*[t.data for t in tensors]))
         if _grad_enabled and any(t.requires_grad for t in tensors):
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             out.requires_grad = True
             out._op, out._inputs = self, tensors
         return out
@@ -119,9 +132,14 @@ class Add(Op):
         return a + b
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         ### BEGIN SOLUTION
-        return unbroadcast(out_grad, a.shape), unbroadcast(out_grad, b.shape)
+        return unbroadcast(out_grad, a.shape)
+        ### END SOLUTION
+
+    def gradient_b(self, out_grad, out, a, b):
+        ### BEGIN SOLUTION
+        return unbroadcast(out_grad, b.shape)
         ### END SOLUTION
 
 
@@ -134,9 +152,14 @@ class Sub(Op):
         return a - b
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         ### BEGIN SOLUTION
-        return unbroadcast(out_grad, a.shape), unbroadcast(-out_grad, b.shape)
+        return unbroadcast(out_grad, a.shape)
+        ### END SOLUTION
+
+    def gradient_b(self, out_grad, out, a, b):
+        ### BEGIN SOLUTION
+        return -unbroadcast(out_grad, b.shape)
         ### END SOLUTION
 
 
@@ -148,9 +171,9 @@ class Neg(Op):
         return -a
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (-out_grad,)
+        return -out_grad
         ### END SOLUTION
 
 
@@ -163,9 +186,14 @@ class Mul(Op):
         return a * b
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         ### BEGIN SOLUTION
-        return unbroadcast(out_grad * b, a.shape), unbroadcast(out_grad * a, b.shape)
+        return unbroadcast(out_grad * b, a.shape)
+        ### END SOLUTION
+
+    def gradient_b(self, out_grad, out, a, b):
+        ### BEGIN SOLUTION
+        return unbroadcast(out_grad * a, b.shape)
         ### END SOLUTION
 
 
@@ -180,9 +208,9 @@ class Pow(Op):
         return a**self.exponent
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad * self.exponent * a ** (self.exponent - 1),)
+        return out_grad * self.exponent * a ** (self.exponent - 1)
         ### END SOLUTION
 
 
@@ -200,18 +228,33 @@ class MatMul(Op):
         return a @ b
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         ### BEGIN SOLUTION
-        a_matrix = a[np.newaxis, :] if a.ndim == 1 else a
-        b_matrix = b[:, np.newaxis] if b.ndim == 1 else b
+        out_grad, a_matrix, b_matrix = self.as_matrices(out_grad, a, b)
+        da = out_grad @ np.swapaxes(b_matrix, -1, -2)
+        return unbroadcast(da, a_matrix.shape).reshape(a.shape)
+        ### END SOLUTION
+
+    def gradient_b(self, out_grad, out, a, b):
+        ### BEGIN SOLUTION
+        out_grad, a_matrix, b_matrix = self.as_matrices(out_grad, a, b)
+        db = np.swapaxes(a_matrix, -1, -2) @ out_grad
+        return unbroadcast(db, b_matrix.shape).reshape(b.shape)
+        ### END SOLUTION
+
+    @staticmethod
+    def as_matrices(out_grad, a, b):
+        """``out_grad``, ``a`` and ``b`` with every vector turned into a matrix: ``a`` (n,)
+        into a row (1, n), ``b`` (n,) into a column (n, 1), and ``out_grad`` given back the
+        axis that each of them lost in the product."""
+        ### BEGIN SOLUTION
         if b.ndim == 1:
+            b = b[:, np.newaxis]
             out_grad = np.expand_dims(out_grad, -1)
         if a.ndim == 1:
+            a = a[np.newaxis, :]
             out_grad = np.expand_dims(out_grad, -2)
-        da = out_grad @ np.swapaxes(b_matrix, -1, -2)
-        db = np.swapaxes(a_matrix, -1, -2) @ out_grad
-        return (unbroadcast(da, a_matrix.shape).reshape(a.shape),
-                unbroadcast(db, b_matrix.shape).reshape(b.shape))
+        return out_grad, a, b
         ### END SOLUTION
 
 
@@ -227,9 +270,9 @@ class Sum(Op):
         return a.sum(axis=self.axes, keepdims=self.keepdims)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (np.broadcast_to(_expand(out_grad, self.axes, self.keepdims), a.shape),)
+        return np.broadcast_to(_expand(out_grad, self.axes, self.keepdims), a.shape)
         ### END SOLUTION
 
 
@@ -246,11 +289,11 @@ class Max(Op):
         return a.max(axis=self.axes, keepdims=self.keepdims)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
         is_max = a == _expand(out, self.axes, self.keepdims)
         share = is_max / is_max.sum(axis=self.axes, keepdims=True)
-        return (share * _expand(out_grad, self.axes, self.keepdims),)
+        return share * _expand(out_grad, self.axes, self.keepdims)
         ### END SOLUTION
 
 
@@ -262,9 +305,9 @@ class Exp(Op):
         return np.exp(a)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad * out,)
+        return out_grad * out
         ### END SOLUTION
 
 
@@ -276,9 +319,9 @@ class Log(Op):
         return np.log(a)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad / a,)
+        return out_grad / a
         ### END SOLUTION
 
 
@@ -291,9 +334,9 @@ class ReLU(Op):
         return np.maximum(a, 0.0)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad * (a > 0),)
+        return out_grad * (a > 0)
         ### END SOLUTION
 
 
@@ -306,9 +349,9 @@ class Sigmoid(Op):
         return 0.5 * (1.0 + np.tanh(0.5 * a))
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad * out * (1.0 - out),)
+        return out_grad * out * (1.0 - out)
         ### END SOLUTION
 
 
@@ -320,9 +363,9 @@ class Tanh(Op):
         return np.tanh(a)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad * (1.0 - out**2),)
+        return out_grad * (1.0 - out**2)
         ### END SOLUTION
 
 
@@ -337,9 +380,9 @@ class Reshape(Op):
         return a.reshape(self.shape)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (out_grad.reshape(a.shape),)
+        return out_grad.reshape(a.shape)
         ### END SOLUTION
 
 
@@ -356,9 +399,9 @@ class Transpose(Op):
         return np.transpose(a, self.axes)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
-        return (np.transpose(out_grad, np.argsort(self.axes)),)
+        return np.transpose(out_grad, np.argsort(self.axes))
         ### END SOLUTION
 
 
@@ -378,11 +421,11 @@ class GetItem(Op):
         return a[self.index]
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         ### BEGIN SOLUTION
         grad = np.zeros_like(a)
         np.add.at(grad, self.index, out_grad)
-        return (grad,)
+        return grad
         ### END SOLUTION
 
 

@@ -4,15 +4,18 @@ to it and computes gradients with ``backward()``.
 How it fits together:
 
 - An **operation** (a subclass of ``Op``) knows two things: ``compute``, its value from the
-  input arrays, and ``gradient``, the vector-Jacobian product that turns the gradient of the
-  loss with respect to its output into one gradient per input. Both work on plain numpy
-  arrays; the two sit next to each other so that each rule is written once, in one place.
+  input arrays, and one gradient rule per input (``gradient_a``, ``gradient_b``), the
+  vector-Jacobian product that turns the gradient of the loss with respect to its output
+  into the gradient with respect to that input. All work on plain numpy arrays; they sit
+  next to each other so that each rule is written once, in one place.
 - Applying an operation to Tensors (``a + b``, ``x.exp()``) gives a new Tensor that
   remembers the operation and its inputs: the **computation graph** is recorded as the
   code runs.
 - ``loss.backward()`` orders the graph so that every node comes after all the nodes that
   use it, then walks it once from the loss to the leaves, applying each ``gradient`` and
-  adding up the contributions of every path (the multivariate chain rule).
+  adding up the contributions of every path (the multivariate chain rule). An operation
+  computes the gradients of only those inputs that require one: the batch fed to a network
+  gets none, which saves a third of the work of its first layer.
 
 PyTorch equivalent: ``torch.Tensor`` with ``requires_grad``, ``torch.autograd``, and
 ``torch.no_grad``. As in PyTorch, only leaves (tensors created by you, not by an operation)
@@ -80,23 +83,33 @@ def _expand(grad, axes, keepdims):
 class Op:
     """One differentiable operation.
 
-    Subclasses implement ``compute(*inputs) -> out`` and
-    ``gradient(out_grad, out, *inputs) -> tuple of one gradient per input``, where every
-    argument is a numpy array: the inputs, the output, and ``out_grad``, the gradient of the
-    final loss with respect to the output (of the output's shape). Each returned gradient
-    has its input's shape. Settings such as an axis are stored on the instance.
+    Subclasses implement ``compute(*inputs) -> out`` and, for each input, its gradient rule:
+    ``gradient_a(out_grad, out, *inputs)`` for the first input, ``gradient_b`` for the
+    second. Every argument is a numpy array: the inputs, the output, and ``out_grad``, the
+    gradient of the final loss with respect to the output (of the output's shape). A rule
+    returns the gradient with respect to its input, of that input's shape. Settings such as
+    an axis are stored on the instance.
+
+    When the operation is recorded, ``needs_input_grad`` notes which inputs require a
+    gradient, and ``gradient`` calls the rules of those inputs only (PyTorch:
+    ``ctx.needs_input_grad``): no rule ever has to ask whether its result is wanted.
     """
+
+    RULES = ("gradient_a", "gradient_b")
 
     def compute(self, *inputs):
         raise NotImplementedError
 
     def gradient(self, out_grad, out, *inputs):
-        raise NotImplementedError
+        """One gradient per input: its rule's result if it needs one, else None."""
+        return tuple(getattr(self, self.RULES[k])(out_grad, out, *inputs) if needed else None
+                     for k, needed in enumerate(self.needs_input_grad))
 
     def __call__(self, *tensors):
         """Apply the operation to Tensors, recording it when a gradient will be needed."""
         out = Tensor._from_array(self.compute(*[t.data for t in tensors]))
         if _grad_enabled and any(t.requires_grad for t in tensors):
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             out.requires_grad = True
             out._op, out._inputs = self, tensors
         return out
@@ -113,9 +126,13 @@ class Add(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Add.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         # YOUR CODE HERE
-        raise NotImplementedError('Add.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Add.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient_b(self, out_grad, out, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('Add.gradient_b: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Sub(Op):
@@ -126,9 +143,13 @@ class Sub(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Sub.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         # YOUR CODE HERE
-        raise NotImplementedError('Sub.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Sub.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient_b(self, out_grad, out, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('Sub.gradient_b: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Neg(Op):
@@ -138,9 +159,9 @@ class Neg(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Neg.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Neg.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Neg.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Mul(Op):
@@ -151,9 +172,13 @@ class Mul(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Mul.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         # YOUR CODE HERE
-        raise NotImplementedError('Mul.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Mul.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient_b(self, out_grad, out, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('Mul.gradient_b: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Pow(Op):
@@ -166,9 +191,9 @@ class Pow(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Pow.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Pow.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Pow.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class MatMul(Op):
@@ -184,9 +209,21 @@ class MatMul(Op):
         # YOUR CODE HERE
         raise NotImplementedError('MatMul.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a, b):
+    def gradient_a(self, out_grad, out, a, b):
         # YOUR CODE HERE
-        raise NotImplementedError('MatMul.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('MatMul.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
+
+    def gradient_b(self, out_grad, out, a, b):
+        # YOUR CODE HERE
+        raise NotImplementedError('MatMul.gradient_b: write it (see its docstring and a3_autodiff.ipynb)')
+
+    @staticmethod
+    def as_matrices(out_grad, a, b):
+        """``out_grad``, ``a`` and ``b`` with every vector turned into a matrix: ``a`` (n,)
+        into a row (1, n), ``b`` (n,) into a column (n, 1), and ``out_grad`` given back the
+        axis that each of them lost in the product."""
+        # YOUR CODE HERE
+        raise NotImplementedError('MatMul.as_matrices: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Sum(Op):
@@ -200,9 +237,9 @@ class Sum(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Sum.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Sum.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Sum.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Max(Op):
@@ -217,9 +254,9 @@ class Max(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Max.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Max.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Max.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Exp(Op):
@@ -229,9 +266,9 @@ class Exp(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Exp.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Exp.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Exp.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Log(Op):
@@ -241,9 +278,9 @@ class Log(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Log.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Log.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Log.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class ReLU(Op):
@@ -254,9 +291,9 @@ class ReLU(Op):
         # YOUR CODE HERE
         raise NotImplementedError('ReLU.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('ReLU.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('ReLU.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Sigmoid(Op):
@@ -267,9 +304,9 @@ class Sigmoid(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Sigmoid.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Sigmoid.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Sigmoid.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Tanh(Op):
@@ -279,9 +316,9 @@ class Tanh(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Tanh.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Tanh.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Tanh.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Reshape(Op):
@@ -294,9 +331,9 @@ class Reshape(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Reshape.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Reshape.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Reshape.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class Transpose(Op):
@@ -311,9 +348,9 @@ class Transpose(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Transpose.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('Transpose.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('Transpose.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 class GetItem(Op):
@@ -331,9 +368,9 @@ class GetItem(Op):
         # YOUR CODE HERE
         raise NotImplementedError('GetItem.compute: write it (see its docstring and a3_autodiff.ipynb)')
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         # YOUR CODE HERE
-        raise NotImplementedError('GetItem.gradient: write it (see its docstring and a3_autodiff.ipynb)')
+        raise NotImplementedError('GetItem.gradient_a: write it (see its docstring and a3_autodiff.ipynb)')
 
 
 # ---------------------------------------------------------------- the graph

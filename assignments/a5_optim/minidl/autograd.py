@@ -4,15 +4,18 @@ to it and computes gradients with ``backward()``.
 How it fits together:
 
 - An **operation** (a subclass of ``Op``) knows two things: ``compute``, its value from the
-  input arrays, and ``gradient``, the vector-Jacobian product that turns the gradient of the
-  loss with respect to its output into one gradient per input. Both work on plain numpy
-  arrays; the two sit next to each other so that each rule is written once, in one place.
+  input arrays, and one gradient rule per input (``gradient_a``, ``gradient_b``), the
+  vector-Jacobian product that turns the gradient of the loss with respect to its output
+  into the gradient with respect to that input. All work on plain numpy arrays; they sit
+  next to each other so that each rule is written once, in one place.
 - Applying an operation to Tensors (``a + b``, ``x.exp()``) gives a new Tensor that
   remembers the operation and its inputs: the **computation graph** is recorded as the
   code runs.
 - ``loss.backward()`` orders the graph so that every node comes after all the nodes that
   use it, then walks it once from the loss to the leaves, applying each ``gradient`` and
-  adding up the contributions of every path (the multivariate chain rule).
+  adding up the contributions of every path (the multivariate chain rule). An operation
+  computes the gradients of only those inputs that require one: the batch fed to a network
+  gets none, which saves a third of the work of its first layer.
 
 PyTorch equivalent: ``torch.Tensor`` with ``requires_grad``, ``torch.autograd``, and
 ``torch.no_grad``. As in PyTorch, only leaves (tensors created by you, not by an operation)
@@ -83,23 +86,33 @@ def _expand(grad, axes, keepdims):
 class Op:
     """One differentiable operation.
 
-    Subclasses implement ``compute(*inputs) -> out`` and
-    ``gradient(out_grad, out, *inputs) -> tuple of one gradient per input``, where every
-    argument is a numpy array: the inputs, the output, and ``out_grad``, the gradient of the
-    final loss with respect to the output (of the output's shape). Each returned gradient
-    has its input's shape. Settings such as an axis are stored on the instance.
+    Subclasses implement ``compute(*inputs) -> out`` and, for each input, its gradient rule:
+    ``gradient_a(out_grad, out, *inputs)`` for the first input, ``gradient_b`` for the
+    second. Every argument is a numpy array: the inputs, the output, and ``out_grad``, the
+    gradient of the final loss with respect to the output (of the output's shape). A rule
+    returns the gradient with respect to its input, of that input's shape. Settings such as
+    an axis are stored on the instance.
+
+    When the operation is recorded, ``needs_input_grad`` notes which inputs require a
+    gradient, and ``gradient`` calls the rules of those inputs only (PyTorch:
+    ``ctx.needs_input_grad``): no rule ever has to ask whether its result is wanted.
     """
+
+    RULES = ("gradient_a", "gradient_b")
 
     def compute(self, *inputs):
         raise NotImplementedError
 
     def gradient(self, out_grad, out, *inputs):
-        raise NotImplementedError
+        """One gradient per input: its rule's result if it needs one, else None."""
+        return tuple(getattr(self, self.RULES[k])(out_grad, out, *inputs) if needed else None
+                     for k, needed in enumerate(self.needs_input_grad))
 
     def __call__(self, *tensors):
         """Apply the operation to Tensors, recording it when a gradient will be needed."""
         out = Tensor._from_array(self.compute(*[t.data for t in tensors]))
         if _grad_enabled and any(t.requires_grad for t in tensors):
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             out.requires_grad = True
             out._op, out._inputs = self, tensors
         return out
@@ -115,8 +128,11 @@ class Add(Op):
     def compute(self, a, b):
         return a + b
 
-    def gradient(self, out_grad, out, a, b):
-        return unbroadcast(out_grad, a.shape), unbroadcast(out_grad, b.shape)
+    def gradient_a(self, out_grad, out, a, b):
+        return unbroadcast(out_grad, a.shape)
+
+    def gradient_b(self, out_grad, out, a, b):
+        return unbroadcast(out_grad, b.shape)
 
 
 class Sub(Op):
@@ -126,8 +142,11 @@ class Sub(Op):
     def compute(self, a, b):
         return a - b
 
-    def gradient(self, out_grad, out, a, b):
-        return unbroadcast(out_grad, a.shape), unbroadcast(-out_grad, b.shape)
+    def gradient_a(self, out_grad, out, a, b):
+        return unbroadcast(out_grad, a.shape)
+
+    def gradient_b(self, out_grad, out, a, b):
+        return -unbroadcast(out_grad, b.shape)
 
 
 class Neg(Op):
@@ -136,8 +155,8 @@ class Neg(Op):
     def compute(self, a):
         return -a
 
-    def gradient(self, out_grad, out, a):
-        return (-out_grad,)
+    def gradient_a(self, out_grad, out, a):
+        return -out_grad
 
 
 class Mul(Op):
@@ -147,8 +166,11 @@ class Mul(Op):
     def compute(self, a, b):
         return a * b
 
-    def gradient(self, out_grad, out, a, b):
-        return unbroadcast(out_grad * b, a.shape), unbroadcast(out_grad * a, b.shape)
+    def gradient_a(self, out_grad, out, a, b):
+        return unbroadcast(out_grad * b, a.shape)
+
+    def gradient_b(self, out_grad, out, a, b):
+        return unbroadcast(out_grad * a, b.shape)
 
 
 class Pow(Op):
@@ -160,8 +182,8 @@ class Pow(Op):
     def compute(self, a):
         return a**self.exponent
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad * self.exponent * a ** (self.exponent - 1),)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad * self.exponent * a ** (self.exponent - 1)
 
 
 class MatMul(Op):
@@ -176,17 +198,28 @@ class MatMul(Op):
     def compute(self, a, b):
         return a @ b
 
-    def gradient(self, out_grad, out, a, b):
-        a_matrix = a[np.newaxis, :] if a.ndim == 1 else a
-        b_matrix = b[:, np.newaxis] if b.ndim == 1 else b
+    def gradient_a(self, out_grad, out, a, b):
+        out_grad, a_matrix, b_matrix = self.as_matrices(out_grad, a, b)
+        da = out_grad @ np.swapaxes(b_matrix, -1, -2)
+        return unbroadcast(da, a_matrix.shape).reshape(a.shape)
+
+    def gradient_b(self, out_grad, out, a, b):
+        out_grad, a_matrix, b_matrix = self.as_matrices(out_grad, a, b)
+        db = np.swapaxes(a_matrix, -1, -2) @ out_grad
+        return unbroadcast(db, b_matrix.shape).reshape(b.shape)
+
+    @staticmethod
+    def as_matrices(out_grad, a, b):
+        """``out_grad``, ``a`` and ``b`` with every vector turned into a matrix: ``a`` (n,)
+        into a row (1, n), ``b`` (n,) into a column (n, 1), and ``out_grad`` given back the
+        axis that each of them lost in the product."""
         if b.ndim == 1:
+            b = b[:, np.newaxis]
             out_grad = np.expand_dims(out_grad, -1)
         if a.ndim == 1:
+            a = a[np.newaxis, :]
             out_grad = np.expand_dims(out_grad, -2)
-        da = out_grad @ np.swapaxes(b_matrix, -1, -2)
-        db = np.swapaxes(a_matrix, -1, -2) @ out_grad
-        return (unbroadcast(da, a_matrix.shape).reshape(a.shape),
-                unbroadcast(db, b_matrix.shape).reshape(b.shape))
+        return out_grad, a, b
 
 
 class Sum(Op):
@@ -199,8 +232,8 @@ class Sum(Op):
     def compute(self, a):
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def gradient(self, out_grad, out, a):
-        return (np.broadcast_to(_expand(out_grad, self.axes, self.keepdims), a.shape),)
+    def gradient_a(self, out_grad, out, a):
+        return np.broadcast_to(_expand(out_grad, self.axes, self.keepdims), a.shape)
 
 
 class Max(Op):
@@ -214,10 +247,10 @@ class Max(Op):
     def compute(self, a):
         return a.max(axis=self.axes, keepdims=self.keepdims)
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         is_max = a == _expand(out, self.axes, self.keepdims)
         share = is_max / is_max.sum(axis=self.axes, keepdims=True)
-        return (share * _expand(out_grad, self.axes, self.keepdims),)
+        return share * _expand(out_grad, self.axes, self.keepdims)
 
 
 class Exp(Op):
@@ -226,8 +259,8 @@ class Exp(Op):
     def compute(self, a):
         return np.exp(a)
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad * out,)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad * out
 
 
 class Log(Op):
@@ -236,8 +269,8 @@ class Log(Op):
     def compute(self, a):
         return np.log(a)
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad / a,)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad / a
 
 
 class ReLU(Op):
@@ -247,8 +280,8 @@ class ReLU(Op):
     def compute(self, a):
         return np.maximum(a, 0.0)
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad * (a > 0),)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad * (a > 0)
 
 
 class Sigmoid(Op):
@@ -258,8 +291,8 @@ class Sigmoid(Op):
     def compute(self, a):
         return 0.5 * (1.0 + np.tanh(0.5 * a))
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad * out * (1.0 - out),)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad * out * (1.0 - out)
 
 
 class Tanh(Op):
@@ -268,8 +301,8 @@ class Tanh(Op):
     def compute(self, a):
         return np.tanh(a)
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad * (1.0 - out**2),)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad * (1.0 - out**2)
 
 
 class Reshape(Op):
@@ -281,8 +314,8 @@ class Reshape(Op):
     def compute(self, a):
         return a.reshape(self.shape)
 
-    def gradient(self, out_grad, out, a):
-        return (out_grad.reshape(a.shape),)
+    def gradient_a(self, out_grad, out, a):
+        return out_grad.reshape(a.shape)
 
 
 class Transpose(Op):
@@ -296,8 +329,8 @@ class Transpose(Op):
     def compute(self, a):
         return np.transpose(a, self.axes)
 
-    def gradient(self, out_grad, out, a):
-        return (np.transpose(out_grad, np.argsort(self.axes)),)
+    def gradient_a(self, out_grad, out, a):
+        return np.transpose(out_grad, np.argsort(self.axes))
 
 
 class GetItem(Op):
@@ -314,10 +347,10 @@ class GetItem(Op):
     def compute(self, a):
         return a[self.index]
 
-    def gradient(self, out_grad, out, a):
+    def gradient_a(self, out_grad, out, a):
         grad = np.zeros_like(a)
         np.add.at(grad, self.index, out_grad)
-        return (grad,)
+        return grad
 
 
 # ---------------------------------------------------------------- the graph
