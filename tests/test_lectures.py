@@ -22,6 +22,7 @@ EXPECTED_LECTURES = [
     "05_initialization.ipynb",
     "06_normalization.ipynb",
     "07_optimization.ipynb",
+    "08_generalization.ipynb",
 ]
 # Seconds a lecture may take to run top to bottom.
 TIME_LIMIT = 60
