@@ -1,0 +1,120 @@
+"""What the course's text says: one gradient-check convention everywhere, in the words a reader
+sees (the markdown) and in the code the notebooks run."""
+import re
+
+import nbformat
+import pytest
+
+from autograder.layout import REPO
+
+# Every notebook that teaches or uses the numerical gradient check.
+GRADIENT_CHECK_NOTEBOOKS = [
+    "lectures/03_backpropagation.ipynb",
+    "solutions/a1_linear/a1_linear.ipynb",
+    "solutions/a2_backprop/a2_backprop.ipynb",
+    "assignments/a1_linear/a1_linear.ipynb",
+    "assignments/a2_backprop/a2_backprop.ipynb",
+]
+CONVENTION_START = "**The gradient-check convention**"
+# The floor of rel_error's denominator in the library contract (COURSE_SPEC section 4).
+SPEC_FLOOR = 12
+POWER = r"\$?\s*(?:\d(?:\.\d+)?\s*\\times\s*)?10\^\{-(\d+)\}"
+# "above 1e-4", "more than 1e-4", "1e-4 or more": a threshold, in a sentence about bugs.
+THRESHOLD = re.compile(r"(?:above|over|exceeds?|beyond|more than)\s+(?:about\s+|the\s+|roughly\s+)?"
+                       + POWER + r"|10\^\{-(\d+)\}\$?\s+or\s+(?:more|above|larger)")
+# In a sentence about float32's best step, the powers of ten that may appear: the machine
+# epsilon (1e-7), the best step (about 5e-3) and the best error (about 1e-5).
+FLOAT32_ALLOWED = {"7", "3", "5"}
+
+
+def notebook_text(relative):
+    notebook = nbformat.read(REPO / relative, as_version=4)
+    markdown = "\n\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    return markdown, code
+
+
+def sentences(markdown):
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z*(>$])|\n\s*\n", markdown)
+
+
+def convention(markdown):
+    """The paragraph that states the convention: its bold title, its display formula and the
+    text after the formula up to the next blank line."""
+    start = markdown.find(CONVENTION_START)
+    if start < 0:
+        return None
+    paragraph = markdown[start:]
+    closing = paragraph.find("$$", paragraph.find("$$") + 2)
+    end = paragraph.find("\n\n", closing + len("$$\n\n"))
+    return paragraph if end < 0 else paragraph[:end]
+
+
+def thresholds(text):
+    """Bug thresholds stated in the sentences of `text` that speak of a bug or a wrong
+    gradient."""
+    found = []
+    for sentence in sentences(text):
+        if re.search(r"\bbug|\bwrong", sentence):
+            found += [a or b for a, b in THRESHOLD.findall(sentence)]
+    return found
+
+
+def floors(markdown, code):
+    """Floors of relative-error denominators: \\max(...10^{-k}...) in the prose, and
+    np.maximum(..., 1e-k) next to an abs() in the code."""
+    found = []
+    for line in markdown.splitlines():
+        if "\\max(" in line:
+            found += re.findall(r"10\^\{-(\d+)\}", line)
+    for line in code.splitlines():
+        if "maximum(" in line and "abs(" in line:
+            found += re.findall(r"\b1e-(\d+)\b", line)
+    return found
+
+
+@pytest.mark.parametrize("relative", GRADIENT_CHECK_NOTEBOOKS)
+def test_notebook_states_the_convention_in_the_same_words(relative):
+    reference, _ = notebook_text(GRADIENT_CHECK_NOTEBOOKS[0])
+    markdown, _ = notebook_text(relative)
+    stated = convention(markdown)
+    assert stated is not None, f"{relative} does not state {CONVENTION_START}"
+    assert stated == convention(reference), (
+        f"{relative} words the gradient-check convention differently from the lecture")
+    assert thresholds(stated) == ["4"] and floors(stated, "") == [str(SPEC_FLOOR)]
+
+
+@pytest.mark.parametrize("relative", GRADIENT_CHECK_NOTEBOOKS)
+def test_no_sentence_states_another_bug_threshold(relative):
+    markdown, _ = notebook_text(relative)
+    stated = set(thresholds(markdown))
+    assert stated == {"4"}, f"{relative} gives bug thresholds 1e-{sorted(stated)}"
+
+
+@pytest.mark.parametrize("relative", GRADIENT_CHECK_NOTEBOOKS)
+def test_every_denominator_floor_is_the_specs(relative):
+    markdown, code = notebook_text(relative)
+    found = floors(markdown, code)
+    assert found, f"{relative} states no floor for the relative error"
+    assert set(found) == {str(SPEC_FLOOR)}, f"{relative} uses floors 1e-{sorted(set(found))}"
+
+
+@pytest.mark.parametrize("relative", GRADIENT_CHECK_NOTEBOOKS)
+def test_float32_best_error_is_given_once_the_same_way(relative):
+    markdown, _ = notebook_text(relative)
+    for sentence in sentences(markdown):
+        if "float32" in sentence and "best" in sentence:
+            powers = set(re.findall(r"10\^\{-(\d+)\}", sentence))
+            assert powers <= FLOAT32_ALLOWED, (
+                f"{relative}: a sentence on float32's best step gives 1e-{sorted(powers)}: "
+                f"{sentence!r}")
+
+
+def test_the_rules_catch_the_statements_they_are_meant_to():
+    # Statements of other conventions, as a notebook might word them.
+    assert thresholds(r"A relative error of $10^{-2}$ or more means the gradient is wrong.") \
+        == ["2"]
+    assert thresholds(r"An error above about $10^{-3}$ signals a bug.") == ["3"]
+    assert floors(r"$\max(|a_k| + |n_k|, 10^{-8})$", "") == ["8"]
+    assert floors("", "scale = np.maximum(np.abs(a) + np.abs(b), 1e-8)") == ["8"]
+    assert thresholds("Normalizing with 1e-5 is fine.") == []
