@@ -118,3 +118,66 @@ def test_the_rules_catch_the_statements_they_are_meant_to():
     assert floors(r"$\max(|a_k| + |n_k|, 10^{-8})$", "") == ["8"]
     assert floors("", "scale = np.maximum(np.abs(a) + np.abs(b), 1e-8)") == ["8"]
     assert thresholds("Normalizing with 1e-5 is fine.") == []
+
+
+# The gradients students derive in a1 and a2: each printed formula sits inside a collapsed hint.
+DERIVED_FORMULAS = {
+    "a1_linear": [r"p_{ik} - \mathbb{1}[k = y_i]", r"\mathbb{1}[s_{ij} - s_{i,y_i} + \Delta > 0]"],
+    "a2_backprop": [r"dx = G\,W^\top", r"\sigma(x)\,(1 - \sigma(x))", r"1 - \tanh^2(x)"],
+}
+
+
+# The cells where students enter numbers from their own derivation on a tiny example.
+NUMBERS_BY_HAND = {"softmax-gradient-by-hand", "hinge-gradient-by-hand",
+                   "linear-backward-by-hand", "activations-backward-by-hand"}
+
+
+def assignment_cells(assignment_id):
+    path = REPO / "solutions" / assignment_id / f"{assignment_id}.ipynb"
+    return nbformat.read(path, as_version=4).cells
+
+
+@pytest.mark.parametrize("assignment_id", sorted(DERIVED_FORMULAS))
+def test_derivations_sit_behind_collapsed_hints(assignment_id):
+    cells = assignment_cells(assignment_id)
+    for formula in DERIVED_FORMULAS[assignment_id]:
+        holders = [cell.source for cell in cells
+                   if cell.cell_type == "markdown" and formula in cell.source]
+        assert holders, f"{assignment_id}: the hint with {formula!r} is missing"
+        for source in holders:
+            hint = source.find("<details><summary>Hint")
+            assert 0 <= hint < source.find(formula) < source.find("</details>"), (
+                f"{assignment_id}: {formula!r} is printed outside a collapsed hint")
+
+
+@pytest.mark.parametrize("assignment_id", sorted(DERIVED_FORMULAS))
+def test_each_hint_comes_after_the_students_numbers_and_their_self_check(assignment_id):
+    cells = assignment_cells(assignment_id)
+    by_hand = [index for index, cell in enumerate(cells)
+               if cell.metadata.get("nbgrader", {}).get("grade_id") in NUMBERS_BY_HAND]
+    assert len(by_hand) == 2, f"{assignment_id}: a derivation's numbers cell is missing"
+    for index in by_hand:
+        assert cells[index].metadata["nbgrader"]["solution"], "the numbers are the student's"
+        following = cells[index + 1:index + 5]
+        checks = [i for i, cell in enumerate(following)
+                  if cell.cell_type == "code" and "compare_with_autograd(" in cell.source
+                  and "def compare_with_autograd" not in cell.source]
+        hints = [i for i, cell in enumerate(following)
+                 if cell.cell_type == "markdown" and "<details><summary>Hint" in cell.source]
+        assert checks and hints and checks[0] < hints[0], (
+            f"{assignment_id}: {cells[index].metadata['nbgrader']['grade_id']} is not followed "
+            "by a self-check and then a hint")
+
+
+@pytest.mark.parametrize("assignment_id", sorted(DERIVED_FORMULAS))
+def test_four_written_questions_graded_by_hand(assignment_id):
+    cells = assignment_cells(assignment_id)
+    answers = [index for index, cell in enumerate(cells)
+               if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+               and cell.metadata["nbgrader"].get("solution")]
+    assert len(answers) >= 4
+    for index in answers:
+        question = cells[index - 1].metadata.get("nbgrader", {})
+        answer = cells[index].metadata["nbgrader"]
+        assert question.get("locked") and not question.get("grade")
+        assert answer["grade_id"] == question["grade_id"] + "-answer" and answer["points"] > 0

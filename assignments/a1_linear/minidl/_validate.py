@@ -14,6 +14,12 @@ def float_dtype(array):
     return np.float32 if array.dtype == np.float32 else np.float64
 
 
+def as_float(a):
+    """``a`` as an array of its ``float_dtype``, copied only when it has another dtype."""
+    array = np.asarray(a)
+    return array.astype(float_dtype(array), copy=False)
+
+
 def as_float_matrix(name, a):
     """Return ``a`` as a 2-D float array (float32 or float64, see ``float_dtype``) with
     finite entries, or raise ValueError."""
