@@ -1,4 +1,4 @@
-"""Lecture notebooks: all seven exist, are linked from the start page, carry their widget,
+"""Lecture notebooks: all nine exist, are linked from the start page, carry their widget,
 figures and check-yourself answers, never touch the solutions, and run offline in time.
 Every notebook in the course folders is stored without outputs."""
 import ast
@@ -23,6 +23,7 @@ EXPECTED_LECTURES = [
     "06_normalization.ipynb",
     "07_optimization.ipynb",
     "08_generalization.ipynb",
+    "09_convolutional_networks.ipynb",
 ]
 # Seconds a lecture may take to run top to bottom.
 TIME_LIMIT = 60
@@ -78,7 +79,7 @@ def images(notebook):
                                               for kind in IMAGE_TYPES))
 
 
-def test_the_seven_lectures_exist():
+def test_the_nine_lectures_exist():
     present = [path.name for path in lecture_paths()]
     missing = [name for name in EXPECTED_LECTURES if name not in present]
     assert not missing, f"missing lecture notebooks in lectures/: {missing}"
