@@ -181,3 +181,26 @@ def test_four_written_questions_graded_by_hand(assignment_id):
         answer = cells[index].metadata["nbgrader"]
         assert question.get("locked") and not question.get("grade")
         assert answer["grade_id"] == question["grade_id"] + "-answer" and answer["points"] > 0
+
+
+EXERCISE_LECTURES = ["03_backpropagation", "05_initialization", "06_normalization",
+                     "07_optimization"]
+
+
+@pytest.mark.parametrize("name", EXERCISE_LECTURES)
+def test_lecture_ends_with_three_to_six_exercises_some_checked_some_open(name):
+    cells = nbformat.read(REPO / "lectures" / f"{name}.ipynb", as_version=4).cells
+    starts = [i for i, cell in enumerate(cells) if cell.source.startswith("## Exercises")]
+    assert starts, f"{name} has no exercises section"
+    section = cells[starts[-1]:]
+    statements = [cell for cell in section if cell.cell_type == "markdown"
+                  and re.match(r"\*\*Exercise \d", cell.source)]
+    assert 3 <= len(statements) <= 6
+    checked = [cell for cell in section if cell.cell_type == "code"
+               and re.search(r"^check_exercise\(", cell.source, re.MULTILINE)]
+    opened = [cell for cell in statements if "(open)" in cell.source]
+    assert checked and opened and len(checked) + len(opened) == len(statements)
+    # An answer is never one click away: the student's cell starts empty.
+    answers = [cell for cell in section if cell.cell_type == "code"
+               and re.match(r"exercise_\d+ = None", cell.source)]
+    assert len(answers) == len(checked)
