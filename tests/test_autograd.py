@@ -337,6 +337,79 @@ def test_tensor_stores_a_float64_copy():
     assert t.shape == (3,) and not t.requires_grad
 
 
+# ---------------------------------------------------------------- float32
+
+
+def assert_float32_like_torch(function, torch_function, *arrays, grad=None):
+    """float32 leaves: the value and every gradient are float32 and match PyTorch's
+    float32 results (to float32 precision)."""
+    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    out = function(*leaves)
+    out.backward(grad)
+    torch_leaves = [torch.tensor(a, requires_grad=True) for a in arrays]
+    expected = torch_function(*torch_leaves)
+    expected.backward(None if grad is None else torch.tensor(grad))
+    assert out.data.dtype == np.float32 and expected.dtype == torch.float32
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for leaf, torch_leaf in zip(leaves, torch_leaves, strict=True):
+        assert leaf.grad.dtype == np.float32
+        np.testing.assert_allclose(leaf.grad, torch_leaf.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_float32_stays_float32_through_every_one_input_op(name):
+    x = RNG.standard_normal((3, 4))
+    grad = RNG.standard_normal(UNARY[name][0](Tensor(x)).shape).astype(np.float32)
+    assert_float32_like_torch(*UNARY[name], x, grad=grad)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("shape_b", [(3, 4), (4,)])
+def test_float32_stays_float32_through_every_two_input_op(name, shape_b):
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal(shape_b)
+    ours, theirs = BINARY[name]
+    grad = RNG.standard_normal(ours(Tensor(a), Tensor(b)).shape).astype(np.float32)
+    assert_float32_like_torch(ours, theirs, a, b, grad=grad)
+
+
+def test_float32_through_numbers_reductions_and_the_loss():
+    logits, y = RNG.standard_normal((5, 3)) * 10, np.array([0, 2, 1, 1, 0])
+    assert_float32_like_torch(lambda t: cross_entropy(t * 2 - 1, y),
+                              lambda t: F.cross_entropy(t * 2 - 1, torch.tensor(y)), logits)
+    x = RNG.standard_normal((2, 3, 4))
+    assert_float32_like_torch(
+        lambda t: ((1 / (t * t + 1)).mean(axis=(0, 2)) * 3 - t.max() + t.transpose(2, 0, 1)
+                   .reshape(4, 6)[[1, 1, 3]].sum()),
+        lambda t: ((1 / (t * t + 1)).mean(dim=(0, 2)) * 3 - torch.amax(t)
+                   + t.permute(2, 0, 1).reshape(4, 6)[[1, 1, 3]].sum()), x,
+        grad=np.ones(3, dtype=np.float32))
+
+
+def test_everything_but_float32_becomes_float64():
+    for data in ([1, 2], np.array([1, 2]), np.array([1.0, 2.0], dtype=np.float16),
+                 np.array([True, False]), 3.0):
+        assert Tensor(data).data.dtype == np.float64
+    small = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    # A float64 array meeting a float32 tensor promotes the result, as in PyTorch; the
+    # leaf's gradient keeps the leaf's dtype.
+    out = small * np.full(2, 3.0)
+    assert out.data.dtype == np.float64
+    out.sum().backward()
+    assert small.grad.dtype == np.float32 and np.all(small.grad == 3.0)
+
+
+def test_forward_mode_keeps_float32():
+    x, v = RNG.standard_normal(4).astype(np.float32), RNG.standard_normal(4).astype(np.float32)
+    value, tangent = jvp(DUAL_FUNCTIONS[1][0], x, v)
+    expected_value, expected_tangent = torch.func.jvp(DUAL_FUNCTIONS[1][1], (torch.tensor(x),),
+                                                      (torch.tensor(v),))
+    assert value.dtype == tangent.dtype == np.float32
+    np.testing.assert_allclose(value, expected_value.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(tangent, expected_tangent.numpy(), rtol=1e-4, atol=1e-6)
+    assert jvp(DUAL_FUNCTIONS[1][0], x.astype(np.float64), v)[1].dtype == np.float64
+
+
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: Tensor([1.0, np.nan]), "NaN"),
     (lambda: Tensor("abc"), "numeric"),

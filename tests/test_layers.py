@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course.datasets import load_digits
-from minidl import layers
+from minidl import layers, linear
 
 ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
@@ -206,6 +206,40 @@ def test_rel_error_by_hand():
     assert layers.rel_error(3.0, 1.0) == pytest.approx(0.5)
 
 
+def test_float32_stays_float32_through_every_layer_as_in_torch():
+    rng = np.random.default_rng(7)
+    x, W, b, dout = (rng.standard_normal(shape).astype(np.float32)
+                     for shape in ((4, 2, 3), (6, 5), (5,), (4, 5)))
+    out, cache = layers.linear_forward(x, W, b)
+    grads = layers.linear_backward(dout, cache)
+    expected = torch_linear(x, W, b, dout)  # torch in float32 too
+    for got, want in zip((out, *grads), expected, strict=True):
+        assert got.dtype == np.float32 and want.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    h, dh = (rng.standard_normal((4, 5)).astype(np.float32) for _ in range(2))
+    for name, torch_function in ACTIVATIONS.items():
+        x_t = torch.tensor(h, requires_grad=True)
+        expected = torch_function(x_t)
+        expected.backward(torch.tensor(dh))
+        out, cache = getattr(layers, f"{name}_forward")(h)
+        dx = getattr(layers, f"{name}_backward")(dh, cache)
+        assert out.dtype == dx.dtype == np.float32, name
+        np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_loss_keeps_float32():
+    rng = np.random.default_rng(8)
+    scores, y = (10 * rng.standard_normal((6, 4))).astype(np.float32), rng.integers(0, 4, 6)
+    loss, dscores = linear.softmax_loss(scores, y)
+    scores_t = torch.tensor(scores, requires_grad=True)
+    expected = F.cross_entropy(scores_t, torch.tensor(y))
+    expected.backward()
+    assert dscores.dtype == np.float32 and isinstance(loss, float)
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
+    np.testing.assert_allclose(dscores, scores_t.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
 # ---------------------------------------------------------------- MLP
 
 def torch_mlp(model, X, y):
@@ -247,6 +281,20 @@ def test_mlp_matches_torch(activation, dims):
     assert set(grads) == set(model.params)
     for name, grad in grads.items():
         np.testing.assert_allclose(grad, expected_grads[name], rtol=1e-10, atol=1e-13)
+
+
+def test_mlp_keeps_float32():
+    rng = np.random.default_rng(9)
+    model = layers.MLP([6, 5, 3], reg=0.1, seed=0)
+    X, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    loss64, grads64 = model.loss(X, y)
+    model.params = {name: value.astype(np.float32) for name, value in model.params.items()}
+    assert model.loss(X.astype(np.float32)).dtype == np.float32
+    loss32, grads32 = model.loss(X.astype(np.float32), y)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for name, grad in grads32.items():
+        assert grad.dtype == np.float32, name
+        np.testing.assert_allclose(grad, grads64[name], rtol=1e-4, atol=1e-6)
 
 
 def test_mlp_gradients_pass_a_numerical_check():

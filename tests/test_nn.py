@@ -141,6 +141,56 @@ def test_network_matches_torch_in_train_and_eval_over_several_steps():
     np.testing.assert_allclose(ours(x).data, theirs(t(x)).detach().numpy(), rtol=1e-10)
 
 
+def as_float32(ours, theirs):
+    """Both models in float32: ours through ``load_state_dict`` of float32 arrays (batch
+    norm's buffers are updated in place and stay float64), PyTorch's with ``.float()``."""
+    ours.load_state_dict({name: value.astype(np.float32)
+                          for name, value in ours.state_dict().items()})
+    return ours, theirs.float()
+
+
+def test_float32_stays_float32_through_every_module_as_in_torch():
+    ours, theirs = as_float32(*models())
+    rng = np.random.default_rng(1)
+    transposed = {"0.weight", "3.module.0.weight", "4.weight"}
+    for _ in range(2):
+        x = (2.0 + 3.0 * rng.standard_normal((10, 5))).astype(np.float32)
+        dout = rng.standard_normal((10, 3)).astype(np.float32)
+        xo, xt = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out_o, out_t = ours(xo), theirs(xt)
+        assert out_o.data.dtype == np.float32
+        np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+        out_o.backward(dout)
+        out_t.backward(torch.tensor(dout))
+        assert xo.grad.dtype == np.float32
+        np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-3, atol=1e-5)
+        torch_grads = dict(theirs.named_parameters())
+        for name, p in ours.named_parameters():
+            expected = torch_grads[name].grad.numpy()
+            assert p.data.dtype == p.grad.dtype == np.float32, name
+            np.testing.assert_allclose(p.grad, expected.T if name in transposed else expected,
+                                       rtol=1e-3, atol=1e-5)
+        ours.zero_grad()
+        theirs.zero_grad()
+    np.testing.assert_allclose(ours[1].running_var, theirs[1].running_var.numpy(), rtol=1e-5)
+    ours.eval()
+    theirs.eval()
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    out = ours(x).data
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_dropout_keeps_float32():
+    x = Tensor(np.ones((20, 30), dtype=np.float32), requires_grad=True)
+    out = nn.Dropout(0.25, rng=0)(x)
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert out.data.dtype == x.grad.dtype == np.float32
+    np.testing.assert_allclose(out.data[out.data != 0], np.float32(1 / 0.75))
+    np.testing.assert_array_equal(x.grad, out.data)  # d(x * mask / 0.75)/dx = mask / 0.75
+
+
 def test_names_state_dict_and_modes():
     ours, theirs = models()
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
@@ -349,3 +399,21 @@ def test_batchnorm_backward_rejects_a_wrong_dout():
                                         {"mode": "train"})
     with pytest.raises(ValueError, match="dout must have the shape"):
         layers.batchnorm_backward(np.ones((4, 2)), cache)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm_functions_keep_float32(mode):
+    rng = np.random.default_rng(4)
+    x, dout = (rng.standard_normal((6, 3)).astype(np.float32) for _ in range(2))
+    gamma, beta = rng.standard_normal(3).astype(np.float32), np.zeros(3, np.float32)
+    stats = {"running_mean": rng.standard_normal(3), "running_var": rng.random(3) + 0.5}
+    bn_param = {"mode": mode, **{name: value.copy() for name, value in stats.items()}}
+    out, cache = layers.batchnorm_forward(x, gamma, beta, bn_param)
+    grads = layers.batchnorm_backward(dout, cache)
+    assert out.dtype == np.float32 and all(g.dtype == np.float32 for g in grads)
+    expected_out, expected_grads = torch_batchnorm(x, gamma, beta, stats["running_mean"],
+                                                   stats["running_var"], mode == "train",
+                                                   dout=dout)[:2]
+    np.testing.assert_allclose(out, expected_out, rtol=1e-4, atol=1e-5)
+    for got, want in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)

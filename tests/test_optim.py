@@ -29,7 +29,7 @@ OPTIMIZERS = [
 ]
 
 
-def run_both(name, kwargs, params, grads, lrs=None):
+def run_both(name, kwargs, params, grads, lrs=None, rtol=1e-12, atol=1e-14):
     ours = [Tensor(p, requires_grad=True) for p in params]
     theirs = [torch.tensor(p, requires_grad=True) for p in params]
     opt = getattr(optim, name)(ours, **kwargs)
@@ -44,8 +44,8 @@ def run_both(name, kwargs, params, grads, lrs=None):
         opt.step()
         reference.step()
         for mine, torch_param in zip(ours, theirs, strict=True):
-            np.testing.assert_allclose(mine.data, torch_param.detach().numpy(), rtol=1e-12,
-                                       atol=1e-14, err_msg=f"{name} {kwargs} step {k + 1}")
+            np.testing.assert_allclose(mine.data, torch_param.detach().numpy(), rtol=rtol,
+                                       atol=atol, err_msg=f"{name} {kwargs} step {k + 1}")
     return opt
 
 
@@ -59,6 +59,20 @@ def test_optimizer_follows_torch_step_for_step(name, kwargs):
     for k in range(0, STEPS, 7):
         grads[k][1] = None
     run_both(name, kwargs, params, grads)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS,
+                         ids=[f"{n}-{'-'.join(k)}" for n, k in OPTIMIZERS])
+def test_optimizer_keeps_float32_parameters_float32(name, kwargs):
+    rng = np.random.default_rng(1)
+    params = [rng.standard_normal((3, 4)).astype(np.float32), np.ones(5, np.float32)]
+    grads = [[rng.standard_normal(p.shape).astype(np.float32) for p in params]
+             for _ in range(20)]
+    opt = run_both(name, kwargs, params, grads, rtol=1e-4, atol=1e-5)  # torch in float32
+    for param in opt.params:
+        assert param.data.dtype == np.float32
+        for key, value in opt.state[param].items():
+            assert not isinstance(value, np.ndarray) or value.dtype == np.float32, key
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])

@@ -89,7 +89,7 @@ class Optimizer:
         for param in self.params:
             if param.grad is None:
                 continue
-            grad = np.asarray(param.grad, dtype=np.float64)
+            grad = np.asarray(param.grad, dtype=param.data.dtype)
             if grad.shape != param.data.shape:
                 raise ValueError(f"a gradient of shape {grad.shape} does not fit its "
                                  f"parameter of shape {param.data.shape}")

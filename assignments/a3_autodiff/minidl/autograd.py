@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from minidl._validate import as_finite_array, as_labels
+from minidl._validate import as_finite_array, as_float, as_labels
 from minidl.forward import Dual, jvp
 
 __all__ = ["Tensor", "log_softmax", "cross_entropy", "no_grad", "Dual", "jvp"]
@@ -50,7 +50,7 @@ def unbroadcast(grad, shape):
     ``unbroadcast(grad, (4,)) == grad.sum(axis=0)``.
     PyTorch: ``grad.sum_to_size(shape)``.
     """
-    grad = np.asarray(grad, dtype=np.float64)
+    grad = as_float(grad)
     shape = tuple(shape)
     if len(shape) > grad.ndim:
         raise ValueError(f"cannot sum a gradient of shape {grad.shape} to the larger "
@@ -394,18 +394,20 @@ class Tensor:
     Parameters
     ----------
     data : number or array-like
-        Stored as a float64 copy.
+        Stored as a copy: float32 if ``data`` is float32 (half the memory, faster
+        products), float64 for anything else.
     requires_grad : bool
         Whether ``backward`` should compute the gradient of this tensor.
 
     Attributes
     ----------
-    data : ndarray (float64)
+    data : ndarray (float32 or float64)
     grad : ndarray of ``data``'s shape, or None
         None until a ``backward`` reaches this tensor; only leaves that require a gradient
         keep one (as PyTorch), and each ``backward`` *adds* to it.
     requires_grad : bool
-    PyTorch: ``torch.tensor(data, dtype=torch.float64, requires_grad=requires_grad)``.
+    PyTorch: ``torch.tensor(data, requires_grad=requires_grad)``, with float64 in place of
+    PyTorch's default float32 for everything but float32 data.
     """
 
     # Fixed attributes make a Tensor smaller and faster to create: a graph has many.
@@ -426,7 +428,7 @@ class Tensor:
     def _from_array(cls, array):
         """A tensor around an operation's result, unchecked: ``log(0) = -inf`` is a result."""
         tensor = cls.__new__(cls)  # skips the checks of __init__: operations run often
-        tensor.data = np.asarray(array, dtype=np.float64)
+        tensor.data = as_float(array)
         tensor.requires_grad, tensor.grad, tensor._op, tensor._inputs = False, None, None, ()
         return tensor
 
@@ -458,31 +460,31 @@ class Tensor:
     # ------------------------------------------------------------ operators
 
     def __add__(self, other):
-        return Add()(self, _as_tensor(other))
+        return Add()(self, _as_tensor(other, self))
 
     def __radd__(self, other):
-        return Add()(_as_tensor(other), self)
+        return Add()(_as_tensor(other, self), self)
 
     def __mul__(self, other):
-        return Mul()(self, _as_tensor(other))
+        return Mul()(self, _as_tensor(other, self))
 
     def __rmul__(self, other):
-        return Mul()(_as_tensor(other), self)
+        return Mul()(_as_tensor(other, self), self)
 
     def __neg__(self):
         return Neg()(self)
 
     def __sub__(self, other):
-        return Sub()(self, _as_tensor(other))
+        return Sub()(self, _as_tensor(other, self))
 
     def __rsub__(self, other):
-        return Sub()(_as_tensor(other), self)
+        return Sub()(_as_tensor(other, self), self)
 
     def __truediv__(self, other):
-        return self * _as_tensor(other) ** -1.0
+        return self * _as_tensor(other, self) ** -1.0
 
     def __rtruediv__(self, other):
-        return _as_tensor(other) * self**-1.0
+        return _as_tensor(other, self) * self**-1.0
 
     def __pow__(self, exponent):
         if isinstance(exponent, (bool, np.bool_)) or not isinstance(
@@ -596,12 +598,15 @@ class Tensor:
         return grad
 
 
-def _as_tensor(value):
-    """A Tensor as it is; a number or an array as a constant (no gradient)."""
+def _as_tensor(value, like=None):
+    """A Tensor as it is; a number or an array as a constant (no gradient). A Python number
+    takes the dtype of the Tensor ``like`` it meets, so ``x * 2`` keeps a float32 ``x``
+    float32 (as in PyTorch); an array keeps its own."""
     if isinstance(value, Tensor):
         return value
     if type(value) in (int, float) and math.isfinite(value):  # the common case, made cheap
-        return Tensor._from_array(value)
+        dtype = np.float64 if like is None else like.data.dtype
+        return Tensor._from_array(np.asarray(value, dtype=dtype))
     return Tensor(value)
 
 

@@ -17,11 +17,12 @@ PyTorch: ``torch.func.jvp`` and ``torch.autograd.forward_ad`` (dual tensors).
 """
 import numpy as np
 
-from minidl._validate import as_finite_array
+from minidl._validate import as_finite_array, as_float
 
 
 class Dual:
-    """A value and its tangent, both float64 arrays of the same shape.
+    """A value and its tangent, arrays of the same shape (float32 when the value is float32,
+    float64 otherwise, as ``minidl.autograd.Tensor``).
 
     Supports ``+ - * / **`` with numbers, arrays and other Duals (numbers and arrays are
     constants: tangent 0), and the methods ``exp, log, sin, cos, relu, sigmoid, tanh, sum``.
@@ -49,8 +50,7 @@ class Dual:
     def _from_arrays(cls, value, tangent):
         """A Dual around computed arrays, unchecked (their shapes may broadcast)."""
         dual = cls(0.0)
-        value, tangent = np.broadcast_arrays(np.asarray(value, dtype=np.float64),
-                                             np.asarray(tangent, dtype=np.float64))
+        value, tangent = np.broadcast_arrays(as_float(value), as_float(tangent))
         dual.value, dual.tangent = value.copy(), tangent.copy()
         return dual
 
@@ -65,7 +65,7 @@ class Dual:
 
     def __add__(self, other):
         """``(a + b)' = a' + b'``."""
-        other = _as_dual(other)
+        other = _as_dual(other, self)
         # YOUR CODE HERE
         raise NotImplementedError('Dual.__add__: write it (see its docstring and a3_autodiff.ipynb)')
 
@@ -78,14 +78,14 @@ class Dual:
         raise NotImplementedError('Dual.__neg__: write it (see its docstring and a3_autodiff.ipynb)')
 
     def __sub__(self, other):
-        return self + -_as_dual(other)
+        return self + -_as_dual(other, self)
 
     def __rsub__(self, other):
-        return _as_dual(other) + -self
+        return _as_dual(other, self) + -self
 
     def __mul__(self, other):
         """Product rule: ``(a b)' = a' b + a b'``."""
-        other = _as_dual(other)
+        other = _as_dual(other, self)
         # YOUR CODE HERE
         raise NotImplementedError('Dual.__mul__: write it (see its docstring and a3_autodiff.ipynb)')
 
@@ -94,22 +94,22 @@ class Dual:
 
     def __truediv__(self, other):
         """Quotient rule: ``(a / b)' = (a' b - a b') / b^2``."""
-        other = _as_dual(other)
+        other = _as_dual(other, self)
         # YOUR CODE HERE
         raise NotImplementedError('Dual.__truediv__: write it (see its docstring and a3_autodiff.ipynb)')
 
     def __rtruediv__(self, other):
-        return _as_dual(other) / self
+        return _as_dual(other, self) / self
 
     def __pow__(self, exponent):
         """``(a^p)' = p a^(p-1) a'`` for a constant ``p``; for a Dual exponent ``b``,
         ``(a^b)' = b a^(b-1) a' + a^b log(a) b'`` (which needs ``a > 0``)."""
-        exponent = _as_dual(exponent)
+        exponent = _as_dual(exponent, self)
         # YOUR CODE HERE
         raise NotImplementedError('Dual.__pow__: write it (see its docstring and a3_autodiff.ipynb)')
 
     def __rpow__(self, base):
-        return _as_dual(base) ** self
+        return _as_dual(base, self) ** self
 
     # ------------------------------------------------------------ functions
 
@@ -154,9 +154,14 @@ class Dual:
         raise NotImplementedError('Dual.sum: write it (see its docstring and a3_autodiff.ipynb)')
 
 
-def _as_dual(value):
-    """A Dual as it is; a number or an array as a constant (tangent 0)."""
-    return value if isinstance(value, Dual) else Dual(value)
+def _as_dual(value, like=None):
+    """A Dual as it is; a number or an array as a constant (tangent 0). A Python number
+    takes the dtype of the Dual ``like`` it meets (as in ``minidl.autograd``)."""
+    if isinstance(value, Dual):
+        return value
+    if like is not None and type(value) in (int, float):
+        value = np.asarray(value, dtype=like.value.dtype)
+    return Dual(value)
 
 
 def jvp(f, x, v):

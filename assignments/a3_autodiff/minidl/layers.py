@@ -8,7 +8,8 @@ Every layer is a pair of functions:
   loss with respect to ``out`` (same shape as ``out``), and returns the gradient of the loss
   with respect to each input, each of that input's shape.
 
-Conventions (as in ``minidl.linear``): float64 arrays, a batch is ``(N, D)``, and
+Conventions (as in ``minidl.linear``): float arrays (float32 stays float32, anything else
+becomes float64, as in PyTorch), a batch is ``(N, D)``, and
 ``linear_forward`` computes ``x @ W + b`` with ``W`` of shape ``(D, M)``. PyTorch's
 ``nn.Linear`` stores the transposed matrix, ``weight = W.T`` of shape ``(M, D)``.
 A backward function never changes ``dout`` or the cache: other parts of a network may
@@ -16,13 +17,13 @@ still need them.
 """
 import numpy as np
 
-from minidl._validate import as_labels
+from minidl._validate import as_labels, float_dtype
 from minidl.linear import l2_penalty, softmax_loss
 
 
 def as_float_array(name, a, min_ndim=0):
-    """Return ``a`` as a float64 array with finite entries and at least ``min_ndim``
-    dimensions, or raise ValueError naming the problem."""
+    """Return ``a`` as a float array (float32 if it is float32, else float64) with finite
+    entries and at least ``min_ndim`` dimensions, or raise ValueError naming the problem."""
     array = np.asarray(a)
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == bool
@@ -31,7 +32,7 @@ def as_float_array(name, a, min_ndim=0):
     if array.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape "
                          f"{array.shape}")
-    array = array.astype(np.float64, copy=False)
+    array = array.astype(float_dtype(array), copy=False)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array

@@ -2,14 +2,15 @@
 
 Conventions used throughout minidl:
 
-- ``scores`` is an (N, C) float array: one row of class scores per sample.
+- ``scores`` is an (N, C) float array: one row of class scores per sample. float32 input
+  stays float32 (as in PyTorch); anything else (ints, float64) is computed in float64.
 - ``y`` is an (N,) integer array of labels in [0, C).
 - Every loss is the **mean** over the batch, and every function that returns a
   loss also returns its gradient with respect to its input, of the input's shape.
 """
 import numpy as np
 
-from minidl._validate import as_float_matrix, as_labels, scores_and_labels
+from minidl._validate import as_float, as_float_matrix, as_labels, scores_and_labels
 
 
 def softmax(scores):
@@ -127,7 +128,7 @@ def hinge_loss(scores, y, margin=1.0):
     terms[rows, y] = 0.0  # the correct class is not part of the sum
     active = terms > 0
     loss = terms[active].sum() / n_samples
-    dscores = active.astype(np.float64)
+    dscores = active.astype(scores.dtype)
     dscores[rows, y] = -active.sum(axis=1)
     return float(loss), dscores / n_samples
 
@@ -143,7 +144,7 @@ def l2_penalty(W, reg):
     penalty : float
     dW : array of W's shape
     """
-    W = np.asarray(W, dtype=np.float64)
+    W = as_float(W)
     if reg < 0:
         raise ValueError(f"reg must be non-negative, got {reg}")
     return float(0.5 * reg * np.sum(W * W)), reg * W

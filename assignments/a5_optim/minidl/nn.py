@@ -344,7 +344,7 @@ class Dropout(Module):
         if self.p == 1.0:
             return x * 0.0
         keep = self.rng.random(x.shape) < 1.0 - self.p
-        return x * (keep / (1.0 - self.p))
+        return x * (keep / (1.0 - self.p)).astype(x.data.dtype)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -403,7 +403,9 @@ class BatchNorm1d(Module):
             self.running_var += self.momentum * var.data * n / (n - 1)
             x_hat = centered * (var + self.eps) ** -0.5
         else:
-            x_hat = (x - self.running_mean) * (1.0 / np.sqrt(self.running_var + self.eps))
+            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
+            # The buffers are float64: a float32 input stays float32, as in PyTorch.
+            x_hat = (x - self.running_mean.astype(x.data.dtype)) * inv_std.astype(x.data.dtype)
         return x_hat * self.weight + self.bias
 
     def extra_repr(self):
