@@ -13,14 +13,25 @@ import os
 import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from autograder.framework import Result
-from autograder.grading import Report, check_submission
-from autograder.reference import cache_snapshot, seed_caches
+from autograder import checks
+from autograder.framework import Result, failed
+from autograder.grading import (
+    Report,
+    check_submission,
+    preflight_reference,
+    preflight_sandbox,
+    show_progress,
+)
+from autograder.isolation import Isolation, become_subreaper, children, choose, reap_orphans
+from autograder.reference import Reference, cache_snapshot, seed_caches
+from autograder.student import Limits
 
 
 def parse_shard(text):
@@ -54,48 +65,181 @@ def find_submissions(submissions_dir, assignment_id, shard=(0, 1)):
             if number % count == index}
 
 
-def _grade_one(assignment_id, student, folder, device, seed, limits, hidden_paths):
-    report = check_submission(assignment_id, folder, device=device, seed=seed, limits=limits,
-                              hidden_paths=hidden_paths)
-    return student, report.to_dict()
+def _start_worker(snapshot):
+    """A pool worker starts with the references already computed."""
+    seed_caches(snapshot)
+    become_subreaper()
 
 
-def report_from_dict(data):
-    results = [Result(**entry) for entry in data["checks"]]
-    return Report(data["assignment"], data["device"], results)
+def _grade_in_worker(job, student, folder, first_part, progress_file):
+    """Grade one student from ``first_part`` on, appending each result to ``progress_file``
+    as it is made (one JSON line each, flushed), so a worker that dies loses nothing already
+    graded; a line cut short by the death is ignored when read."""
+    with open(progress_file, "a", encoding="utf-8") as progress:
+        progress.write(json.dumps({"started": first_part}) + "\n")
+        progress.flush()
+
+        def tell(index, result):
+            progress.write(json.dumps({"index": index, "result": asdict(result)}) + "\n")
+            progress.flush()
+
+        report = check_submission(job.assignment_id, folder, device=job.device, seed=job.seed,
+                                  limits=job.limits, hidden_paths=job.hidden_paths,
+                                  isolation_level=job.isolation_level,
+                                  reference_seconds=job.reference_seconds,
+                                  first_part=first_part, on_result=tell)
+    return student, first_part, report.to_dict()
+
+
+@dataclass(frozen=True)
+class ClassJob:
+    """What every worker needs to grade any student of the class the same way."""
+
+    assignment_id: str
+    device: str
+    seed: int
+    limits: Limits
+    hidden_paths: tuple
+    isolation_level: Isolation
+    isolation_name: str
+    reference_seconds: dict
+
+
+KILLED_THE_GRADER = ("your code stopped the grader's own process while this part ran (did it "
+                     "kill its parent or other processes?); the part earns nothing")
+
+
+class ClassGrading:
+    """Grades a class in a pool of worker processes and survives any worker dying.
+
+    Each worker records every part's result as it ends. When a worker dies (a submission
+    killed it, or killed the other workers), the pool is rebuilt for the students not yet
+    started, and each student whose grading was under way is graded again alone, from the
+    first part without a result. If a worker grading one student alone dies, that student's
+    code did it: the part it was on fails, and grading goes on from the next part.
+    """
+
+    def __init__(self, job, submissions, jobs, bar, progress_dir):
+        self.job, self.submissions, self.jobs, self.bar = job, submissions, jobs, bar
+        self.progress_dir = Path(progress_dir)
+        self.parts = checks.load(job.assignment_id).parts
+        self.results = {student: {} for student in submissions}
+        self.notes = {}
+
+    def _pool(self, workers):
+        return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                   initializer=_start_worker, initargs=(cache_snapshot(),))
+
+    def _progress_file(self, student):
+        """Where the workers record the student's results (numbered: names may be odd)."""
+        return self.progress_dir / f"{list(self.submissions).index(student)}.jsonl"
+
+    def _submit(self, pool, student, first_part):
+        return pool.submit(_grade_in_worker, self.job, student, self.submissions[student],
+                           first_part, self._progress_file(student))
+
+    def _finished(self, future):
+        student, first_part, data = future.result()
+        report = Report.from_dict(data)
+        for offset, result in enumerate(report.results):
+            self.results[student][first_part + offset] = result
+        self.notes[student] = report.notes
+
+    def _read_progress(self, student):
+        """Whether the student's grading started; take in the results recorded so far."""
+        path = self._progress_file(student)
+        if not path.exists():
+            return False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # cut short when its worker died
+            if "index" in entry:
+                self.results[student][entry["index"]] = Result(**entry["result"])
+        return True
+
+    def _next_part(self, student):
+        done = self.results[student]
+        return next((index for index in range(len(self.parts)) if index not in done),
+                    len(self.parts))
+
+    def run(self):
+        waiting, under_way = list(self.submissions), []
+        while waiting:
+            with self._pool(self.jobs) as pool:
+                futures = [self._submit(pool, student, 0) for student in waiting]
+                try:
+                    for future in as_completed(futures):
+                        self._finished(future)
+                        self.bar.update(1)
+                except BrokenProcessPool:
+                    pass
+            unfinished = [student for student in waiting if student not in self.notes]
+            started = [student for student in unfinished if self._read_progress(student)]
+            under_way += started
+            waiting = [student for student in unfinished if student not in started]
+        for student in under_way:
+            self._grade_alone(student)
+            self.bar.update(1)
+        return {student: self._report(student) for student in self.submissions}
+
+    def _grade_alone(self, student):
+        part = self._next_part(student)
+        while part < len(self.parts):
+            with self._pool(1) as pool:
+                future = self._submit(pool, student, part)
+                try:
+                    self._finished(future)
+                except BrokenProcessPool:
+                    self._read_progress(student)
+            part = self._next_part(student)
+            if part < len(self.parts):
+                self.results[student][part] = failed(self.parts[part], KILLED_THE_GRADER)
+
+    def _report(self, student):
+        results = [self.results[student][index] for index in range(len(self.parts))]
+        return Report(self.job.assignment_id, Reference(self.job.device).device_name, results,
+                      self.job.isolation_name, self.notes.get(student, []))
 
 
 def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, limits=None,
-                shard=(0, 1), progress=True):
-    """Grade every student folder; return {student: Report} in student order.
+                shard=(0, 1), progress=True, isolation_level=None, students=None):
+    """Grade every student folder (or only ``students``); return {student: Report} in
+    student order.
 
-    Where bubblewrap is installed, no student's process sees the submissions folder, so
-    no other student's work.
+    First the preflight: one sandbox runs a known-good probe, and the reference solution is
+    graded through the same path (GraderError if it does not earn full marks); this also
+    computes the PyTorch references once, which every worker then starts with. At the bwrap
+    level no student's process sees the submissions folder, so no other student's work.
     """
     submissions = find_submissions(submissions_dir, assignment_id, shard)
-    hidden_paths = (Path(submissions_dir).resolve(),)
-    reports = {}
+    if students is not None:
+        submissions = {student: submissions[student] for student in students}
+    limits = limits or Limits()
+    isolation_level = isolation_level or choose("auto")
+    become_subreaper()
+    children_before = set(children(os.getpid()))
+    isolation_name = preflight_sandbox(isolation_level, limits)
+    reference_seconds = preflight_reference(assignment_id, device, seed, limits,
+                                            isolation_level)
+    job = ClassJob(assignment_id, device, seed, limits, (Path(submissions_dir).resolve(),),
+                   isolation_level, isolation_name, reference_seconds)
     with tqdm(total=len(submissions), desc=assignment_id, unit="student",
-              disable=not progress) as bar:
-        # The first student is graded here: that computes the PyTorch references, which
-        # every worker then starts with, so each is computed once per run.
-        first, *others = submissions.items()
-        reports[first[0]] = report_from_dict(_grade_one(assignment_id, *first, device, seed,
-                                                        limits, hidden_paths)[1])
-        bar.update(1)
-        # Worker processes are started fresh ("spawn"), so no state leaks between the
-        # grader and its workers; each worker imports PyTorch once and grades many students.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                                 initializer=seed_caches,
-                                 initargs=(cache_snapshot(),)) as pool:
-            futures = [pool.submit(_grade_one, assignment_id, student, folder, device, seed,
-                                   limits, hidden_paths)
-                       for student, folder in others]
-            for future in as_completed(futures):
-                student, data = future.result()
-                reports[student] = report_from_dict(data)
-                bar.update(1)
-    return {student: reports[student] for student in submissions}
+              disable=not show_progress(progress)) as bar, \
+            tempfile.TemporaryDirectory(prefix="autograder-progress-") as progress_dir:
+        reports = ClassGrading(job, submissions, jobs, bar, progress_dir).run()
+    # Whatever a killed worker's sandbox left behind was adopted by this process.
+    reap_orphans(keep=children_before | _resource_tracker())
+    return reports
+
+
+def _resource_tracker():
+    """multiprocessing's own helper process, which must outlive the batch."""
+    from multiprocessing import resource_tracker
+
+    pid = getattr(resource_tracker._resource_tracker, "_pid", None)
+    return {pid} if pid else set()
 
 
 def _write_atomically(path, text):
@@ -107,16 +251,26 @@ def _write_atomically(path, text):
     os.replace(temporary, path)
 
 
+def students_to_regrade(reports):
+    """The students with a part the grader could not grade."""
+    return [student for student, report in reports.items() if report.errors]
+
+
 def write_csv(path, reports):
-    """One row per student: each part's points, then the total."""
+    """One row per student: each part's points ("error" where the grader failed), the
+    total, and whether the row is final; a row with a grader error has no total, so that it
+    is never imported as a grade."""
     part_names = [result.name for result in next(iter(reports.values())).results]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", *part_names, "total", "max_score"])
+    writer.writerow(["student", *part_names, "total", "max_score", "status"])
     for student, report in reports.items():
-        points = {result.name: result.points for result in report.results}
-        writer.writerow([student, *(points[name] for name in part_names), report.score,
-                         report.max_score])
+        points = {result.name: "error" if result.grader_error else result.points
+                  for result in report.results}
+        final = not report.errors
+        writer.writerow([student, *(points[name] for name in part_names),
+                         report.score if final else "", report.max_score,
+                         "graded" if final else "grader error: regrade with --only-errors"])
     _write_atomically(path, buffer.getvalue())
 
 
@@ -149,13 +303,19 @@ def points_chart_svg(report):
 def feedback_html(student, report):
     """A self-contained HTML page with the student's score table and feedback."""
     rows = []
+    classes = {"passed": "pass", "failed": "fail", "error": "error"}
     for result in report.results:
-        status = "pass" if result.passed else "fail"
+        points = ("not graded" if result.grader_error
+                  else f"{result.points}/{result.max_points}")
         rows.append(
-            f'<tr class="{status}"><td>{html.escape(result.name)}</td>'
-            f"<td>{result.points}/{result.max_points}</td>"
+            f'<tr class="{classes[result.outcome]}"><td>{html.escape(result.name)}</td>'
+            f"<td>{points}</td>"
             f"<td>{html.escape(result.message) or 'correct'}</td></tr>"
         )
+    pending = ("" if not report.errors else
+               f"<p class=\"error\">{len(report.errors)} part(s) could not be graded because "
+               "the grader failed, not your code. They are not counted as zero and will be "
+               "graded again.</p>")
     title = f"{html.escape(report.assignment)}: feedback for {html.escape(student)}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -165,10 +325,13 @@ table {{ border-collapse: collapse; width: 100%; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 0.4em; text-align: left; vertical-align: top; }}
 tr.fail td:nth-child(2) {{ color: #b00; font-weight: bold; }}
 tr.pass td:nth-child(2) {{ color: #070; }}
+tr.error td, p.error {{ color: #8a5a00; }}
 </style></head><body>
 <h1>{title}</h1>
 <p>Score: <strong>{report.score}/{report.max_score}</strong>
-(checked against PyTorch on {html.escape(report.device)})</p>
+(checked against PyTorch on {html.escape(report.device)};
+your code isolated by {html.escape(report.isolation)})</p>
+{pending}
 {points_chart_svg(report)}
 <table><tr><th>check</th><th>points</th><th>feedback</th></tr>
 {chr(10).join(rows)}
@@ -194,7 +357,7 @@ def read_results(directory, assignment_id):
         raise ValueError(f"no results (*.json) in {directory}")
     reports = {}
     for path in paths:
-        report = report_from_dict(json.loads(path.read_text()))
+        report = Report.from_dict(json.loads(path.read_text()))
         if report.assignment != assignment_id:
             raise ValueError(f"{path} holds results of {report.assignment}, not {assignment_id}")
         reports[path.stem] = report
@@ -205,7 +368,8 @@ def write_gradebook(db_url, assignment_id, reports):
     """Record each part's points as the autograded score of its nbgrader grade cell.
 
     The assignment must be in the gradebook (``autograder release`` puts it there). Manual
-    grades of written answers are kept; those cells are flagged for manual grading.
+    grades of written answers are kept; those cells are flagged for manual grading. A part
+    with a grader error gets no score and is flagged too, until it is regraded.
     """
     from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy.exc import SAWarning
@@ -224,11 +388,16 @@ def write_gradebook(db_url, assignment_id, reports):
                 submission = gradebook.find_submission(assignment_id, student)
             except MissingEntry:
                 submission = gradebook.add_submission(assignment_id, student)
-            points = {result.name.replace(".", "-"): result.points for result in report.results}
+            results = {result.name.replace(".", "-"): result for result in report.results}
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    if grade.cell.name in points:
-                        grade.auto_score = points[grade.cell.name]
+                    result = results.get(grade.cell.name)
+                    if result is not None and result.grader_error:
+                        # Not graded: no score, and flagged so the formgrader shows it.
+                        grade.auto_score = None
+                        grade.needs_manual_grade = True
+                    elif result is not None:
+                        grade.auto_score = result.points
                         grade.needs_manual_grade = False
                     elif grade.manual_score is None:
                         grade.needs_manual_grade = True

@@ -22,7 +22,8 @@ def release_command(args):
         return 0
     assignment_ids = args.assignments or list(ASSIGNMENT_MODULES)
     problems = []
-    for assignment_id in tqdm(assignment_ids, desc="release", unit="assignment"):
+    for assignment_id in tqdm(assignment_ids, desc="release", unit="assignment",
+                              disable=not sys.stderr.isatty()):
         if args.check:
             problems += release.check_release(assignment_id)
         else:
@@ -34,29 +35,61 @@ def release_command(args):
     return 1 if problems else 0
 
 
+def choose_isolation(args):
+    """The isolation level, with a warning on stderr when it is below bwrap."""
+    from autograder.isolation import choose
+
+    chosen = choose(args.isolation)
+    for warning in chosen.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return chosen
+
+
 def check_command(args):
-    from autograder.grading import check_submission
+    from autograder.grading import check_submission, preflight_sandbox
+    from autograder.isolation import become_subreaper
+    from autograder.student import Limits
 
     submission = Path(args.submission or ASSIGNMENTS / args.assignment)
     if not submission.is_dir():
-        raise SystemExit(f"error: submission folder {submission} does not exist")
+        raise ValueError(f"submission folder {submission} does not exist")
+    isolation_level = choose_isolation(args)
+    become_subreaper()
+    limits = Limits(budget_seconds=args.budget)
+    preflight_sandbox(isolation_level, limits)
     report = check_submission(args.assignment, submission, device=args.device, seed=args.seed,
-                              progress=not args.json)
+                              progress=not args.json, isolation_level=isolation_level,
+                              limits=limits)
     print(report.to_json() if args.json else report.to_table())
-    return 0
+    if report.errors:
+        return 2
+    return 0 if report.all_passed else 1
 
 
 def grade_command(args):
     from autograder import classroom
+    from autograder.student import Limits
 
     if args.merge:
         reports = classroom.read_results(args.merge, args.assignment)
     elif args.submissions:
         if args.jobs < 1:
             raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
-        reports = classroom.grade_class(args.assignment, args.submissions, jobs=args.jobs,
-                                        device=args.device, seed=args.seed,
-                                        shard=classroom.parse_shard(args.shard))
+        previous, students = {}, None
+        if args.only_errors:
+            if not args.results:
+                raise ValueError("--only-errors regrades the students whose results in "
+                                 "--results DIR have a grader error: give --results DIR")
+            previous = classroom.read_results(args.results, args.assignment)
+            students = classroom.students_to_regrade(previous)
+            if not students:
+                print(f"no grader errors in {args.results}: nothing to regrade")
+        regraded = {} if students == [] else classroom.grade_class(
+            args.assignment, args.submissions, jobs=args.jobs, device=args.device,
+            seed=args.seed, shard=classroom.parse_shard(args.shard),
+            isolation_level=choose_isolation(args), students=students,
+            limits=Limits(budget_seconds=args.budget))
+        reports = {**previous, **regraded}
     else:
         raise ValueError("give --submissions DIR to grade, or --merge DIR to combine results")
     if args.results:
@@ -69,8 +102,27 @@ def grade_command(args):
         classroom.write_gradebook(args.gradebook, args.assignment, reports)
     width = max((len(student) for student in reports), default=0)
     for student, report in reports.items():
-        print(f"{student:<{width}}  {report.score:>3}/{report.max_score}")
+        flag = f"  grader error in {len(report.errors)} part(s)" if report.errors else ""
+        print(f"{student:<{width}}  {report.score:>3}/{report.max_score}{flag}")
+    regrade = classroom.students_to_regrade(reports)
+    if regrade:
+        print(f"error: the grader failed on some parts of {len(regrade)} submission(s), which "
+              f"are not graded yet: {', '.join(regrade)}. Fix the cause named in their "
+              "messages, then run the same command with --only-errors (and --results DIR) "
+              "to regrade just them.", file=sys.stderr)
+        return 2
     return 0
+
+
+def add_isolation_options(command):
+    command.add_argument("--isolation", choices=("auto", "bwrap", "rlimits", "process"),
+                         default="auto",
+                         help="how the student's code is isolated: bwrap (Linux namespaces), "
+                              "rlimits (resource limits), process (time limits only); auto "
+                              "takes the strongest that works here")
+    command.add_argument("--budget", type=float, default=900.0, metavar="SECONDS",
+                         help="wall time one submission may take in all; the parts left when "
+                              "it runs out fail (default: 900)")
 
 
 def build_parser():
@@ -104,6 +156,7 @@ def build_parser():
                        help="where PyTorch computes the references (default: CUDA if present)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+    add_isolation_options(check)
     check.set_defaults(run=check_command)
 
     grade = commands.add_parser(
@@ -129,12 +182,17 @@ def build_parser():
     grade.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where PyTorch computes the references (default: CUDA if present)")
     grade.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
+    grade.add_argument("--only-errors", action="store_true",
+                       help="regrade only the students whose results in --results DIR have a "
+                            "grader error; every other result is kept as it is")
+    add_isolation_options(grade)
     grade.set_defaults(run=grade_command)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from autograder.errors import GraderError
     from autograder.release import ReleaseError
 
     try:
@@ -142,6 +200,9 @@ def main(argv=None):
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except GraderError as error:
+        print(f"grader error: {error}", file=sys.stderr)
+        return 2
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,6 +6,11 @@ draws its inputs (seeded by its name, so a notebook grade cell and
 computes the PyTorch reference here, and raises ``Fail`` with a message a
 student understands when something is wrong. A part earns all of its points or
 none; a function is split into several parts so partial work earns partial credit.
+
+Every part ends with one of three outcomes: ``passed``; ``failed`` (the student's code is
+at fault: a wrong answer, an exception, a hang, a crash); or ``error`` (the grader could not
+grade it: the sandbox did not start, a reference failed). An error earns no points but is
+never the student's zero: every report shows it as such, and it can be regraded alone.
 """
 import traceback
 import zlib
@@ -14,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autograder.errors import GraderError, StudentError
+from autograder.numpy_only import NUMPY_ONLY
 from autograder.reference import Reference
-from autograder.student import StudentError
 
 
 class Fail(Exception):
@@ -31,6 +37,9 @@ class Part:
     run: Callable
 
 
+OUTCOMES = ("passed", "failed", "error")
+
+
 @dataclass(frozen=True)
 class Result:
     name: str
@@ -38,6 +47,17 @@ class Result:
     max_points: int
     passed: bool
     message: str
+    outcome: str = ""
+
+    def __post_init__(self):
+        if not self.outcome:  # results written before outcomes existed
+            object.__setattr__(self, "outcome", "passed" if self.passed else "failed")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+    @property
+    def grader_error(self):
+        return self.outcome == "error"
 
 
 @dataclass
@@ -89,13 +109,20 @@ def describe_student_error(error):
     where = f" (at {error.where})" if error.where else ""
     if error.kind == "NotImplementedError":
         return f"not implemented yet: your code raised NotImplementedError{where}"
-    if error.kind == "Timeout":
-        return f"{error.message}: look for an endless loop or a very slow one"
-    if error.kind == "Crash":
+    if error.kind in ("Timeout", "Crash", "NumpyOnly") or NUMPY_ONLY in error.message:
         return error.message
     if error.kind == "NotPlainData":
         return f"your code returned {error.message}; return numbers and numpy arrays"
     return f"your code raised {error.kind}{where}: {error.message}"
+
+
+def failed(part, message):
+    return Result(part.name, 0, part.points, False, message, "failed")
+
+
+def grader_error(part, message):
+    return Result(part.name, 0, part.points, False, f"grader error (not your code): {message}",
+                  "error")
 
 
 def run_part(part, student, ref, seed=0):
@@ -104,11 +131,13 @@ def run_part(part, student, ref, seed=0):
     try:
         part.run(context)
     except Fail as fail:
-        return Result(part.name, 0, part.points, False, str(fail))
+        return failed(part, str(fail))
     except StudentError as error:
-        return Result(part.name, 0, part.points, False, describe_student_error(error))
+        return failed(part, describe_student_error(error))
+    except GraderError as error:
+        return grader_error(part, str(error))
     except Exception as exc:  # noqa: BLE001 -- an unusable result costs the part, not the run
         last = traceback.extract_tb(exc.__traceback__)[-1]
         message = f"the check could not use your result ({type(exc).__name__}: {exc})"
-        return Result(part.name, 0, part.points, False, f"{message} [check line {last.lineno}]")
-    return Result(part.name, part.points, part.points, True, "")
+        return failed(part, f"{message} [check line {last.lineno}]")
+    return Result(part.name, part.points, part.points, True, "", "passed")

@@ -6,6 +6,8 @@ import hashlib
 import numpy as np
 import torch
 
+from autograder.errors import GraderError
+
 
 def select_device(preference="auto"):
     """``"auto"`` picks CUDA when available; asking for ``"cuda"`` without it raises ValueError."""
@@ -73,7 +75,8 @@ def cached(reference_function):
     each reference is computed for the first student and reused for the others (and
     ``cache_snapshot`` / ``seed_caches`` hand them to the worker processes).
     The decorated function takes the ``Reference`` first, then plain arguments, and
-    returns plain data (numbers, numpy arrays).
+    returns plain data (numbers, numpy arrays). A reference that fails for a reason of the
+    machine (out of memory, a CUDA fault) is a GraderError, not the student's fault.
     """
     name = f"{reference_function.__module__}.{reference_function.__qualname__}"
     results = _CACHES.setdefault(name, {})
@@ -84,7 +87,16 @@ def cached(reference_function):
         _fingerprint((args, kwargs), digest)
         key = digest.hexdigest()
         if key not in results:
-            results[key] = reference_function(ref, *args, **kwargs)
+            try:
+                results[key] = reference_function(ref, *args, **kwargs)
+            except (MemoryError, torch.cuda.OutOfMemoryError) as error:
+                raise GraderError(f"the PyTorch reference {reference_function.__name__} ran out "
+                                  f"of memory on {ref.device_name}: {error}") from None
+            except RuntimeError as error:
+                if "CUDA" not in str(error):
+                    raise  # the inputs came from the student's code: their problem
+                raise GraderError(f"the PyTorch reference {reference_function.__name__} failed "
+                                  f"on {ref.device_name}: {error}") from None
         return copy.deepcopy(results[key])  # callers may modify what they get
 
     return wrapper

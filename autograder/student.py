@@ -5,48 +5,57 @@ data (numbers, arrays, tuples, lists, dicts), so a check is written once and
 runs in either place:
 
 - ``IsolatedStudent`` (``autograder check`` and ``grade``): a private copy of the
-  submission's ``minidl`` runs in ``autograder.sandbox`` under CPU, memory and
-  file-size limits; a hang or crash becomes a ``StudentError`` and the next call
-  starts a fresh process.
+  submission's ``minidl`` runs in ``autograder.sandbox`` at the chosen isolation level; a
+  hang or crash becomes a ``StudentError`` and the next call starts a fresh process, while a
+  sandbox that cannot start at all is a ``GraderError``.
 - ``InProcessStudent`` (the grade cells of a notebook): calls ``minidl`` directly.
+
+Nothing here needs a POSIX system: on Windows the child runs with time limits only.
 """
+import importlib.util
+import json
 import os
-import resource
-import select
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
-from autograder import wire
-from autograder.isolation import ProcessCap, bubblewrap_prefix
+from autograder import isolation, numpy_only, wire
+from autograder.errors import GraderError, StudentError
 
-
-class StudentError(Exception):
-    """The student's code raised, hung, crashed or returned something unusable.
-
-    ``kind`` is the exception type name, or one of "Timeout", "Crash" and
-    "NotPlainData"; ``where`` is "file:line" inside the submission when known.
-    """
-
-    def __init__(self, kind, message, where=""):
-        super().__init__(f"{kind}: {message}")
-        self.kind, self.message, self.where = kind, message, where
+__all__ = ["GraderError", "InProcessStudent", "IsolatedStudent", "Limits", "StudentError"]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for the process that runs student code."""
+    """Limits on the process that runs student code, and on its time."""
 
-    call_seconds: float = 60.0  # wall time of one request
+    part_seconds: float = 60.0  # wall time of one part, where the reference's time is unknown
+    floor_seconds: float = 3.0  # the least time a part gets when derived from the reference
+    reference_factor: float = 10.0  # a part gets this many times the reference's own time
+    budget_seconds: float = 900.0  # wall time of one whole submission
+    import_seconds: float = 20.0  # importing the student's modules, where the reference's
+    # own import time is unknown
+    start_seconds: float = 120.0  # the sandbox itself starting (Python and numpy)
     cpu_seconds: int = 600  # CPU time of the whole process
     memory_bytes: int = 4 * 1024**3  # address space
     file_bytes: int = 16 * 1024**2  # largest file the process may write
     open_files: int = 64
-    processes: int = 32  # processes and threads at once, where the platform can cap them
+    core_bytes: int = 0
+    processes: int = 32  # processes and threads at once, where a pids cgroup can cap them
+
+    def part_limit(self, reference_seconds=None):
+        """Seconds a part may take: derived from the reference's own time when known."""
+        if reference_seconds is None:
+            return self.part_seconds
+        return max(self.floor_seconds, self.reference_factor * reference_seconds)
 
 
 def _object_request(target, args, kwargs, set_attrs, calls, get):
@@ -65,7 +74,11 @@ def _object_request(target, args, kwargs, set_attrs, calls, get):
 
 
 class InProcessStudent:
-    """Runs the student's functions in this process (used by notebook grade cells)."""
+    """Runs the student's functions in this process (used by notebook grade cells).
+
+    PyTorch is already loaded here, so numpy-only is enforced by reading the student's
+    files: a call into a module that imports another library is refused.
+    """
 
     def call(self, target, *args, **kwargs):
         return self._run({"op": "call", "target": target, "args": list(args), "kwargs": kwargs})
@@ -76,6 +89,12 @@ class InProcessStudent:
     def _run(self, request):
         from autograder import sandbox
 
+        spec = importlib.util.find_spec("minidl")
+        if spec is not None and spec.submodule_search_locations:
+            tainted = numpy_only.tainted_modules(spec.submodule_search_locations[0])
+            refused = numpy_only.refusal(tainted, request["target"])
+            if refused:
+                raise StudentError("NumpyOnly", refused)
         try:
             # A round trip through the wire format gives exactly what the sandbox would return.
             return wire.loads(wire.dumps(sandbox.run_request(wire.loads(wire.dumps(request)))))
@@ -85,20 +104,77 @@ class InProcessStudent:
             raise StudentError(type(exc).__name__, str(exc)) from None
 
 
-class IsolatedStudent:
-    """Runs the student's ``minidl`` in a child process; use as a context manager."""
+class _Channel:
+    """Reads the child's reply lines and keeps the tail of its stderr, in threads, so the
+    grader can wait with a timeout on any platform (Windows has no select on pipes)."""
 
-    def __init__(self, submission, limits=None, hidden_paths=()):
+    EOF = object()
+    OVERFLOW = object()
+
+    def __init__(self, process):
+        self.lines = queue.Queue()
+        self.stderr_tail = b""
+        threading.Thread(target=self._read_replies, args=(process.stdout,), daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True).start()
+
+    def _read_replies(self, stream):
+        pending = b""
+        while True:
+            chunk = stream.read1(1 << 20)
+            if not chunk:
+                self.lines.put(self.EOF)
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                self.lines.put(line + b"\n")
+            if len(pending) > wire.MAX_MESSAGE_BYTES:
+                self.lines.put(self.OVERFLOW)
+                return
+
+    def _read_stderr(self, stream):
+        while chunk := stream.read1(1 << 16):
+            self.stderr_tail = (self.stderr_tail + chunk)[-4000:]
+
+    def next(self, deadline):
+        """The next line, EOF, OVERFLOW, or None when the deadline passes first."""
+        try:
+            return self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
+
+
+class IsolatedStudent:
+    """Runs the student's ``minidl`` in a child process; use as a context manager.
+
+    ``modules`` are imported as soon as a process starts, so that a hang at import is found
+    once and fails every later call at once. ``begin_part`` bounds the time of one part and
+    of the whole submission.
+    """
+
+    def __init__(self, submission, limits=None, hidden_paths=(), isolation_level=None,
+                 modules=(), import_seconds=None):
         self.submission = os.path.abspath(submission)
         self.limits = limits or Limits()
+        self.isolation = isolation_level or isolation.choose("auto")
         # Folders the student's process must not see (with bubblewrap): its own original
         # folder and whatever the caller adds, such as the other students' submissions.
         self.hidden_paths = (self.submission, *hidden_paths)
+        self.modules = tuple(modules)
+        self.import_seconds = import_seconds or self.limits.import_seconds
+        self.import_time = None  # what importing the modules took, the last time
+        self.tainted = numpy_only.tainted_modules(Path(self.submission) / "minidl")
+        self.skipped_limits = []
+        self.import_hang = None
+        self.part_seconds = self.limits.part_seconds
+        self.part_deadline = None
+        self.budget_end = None
+        self.budget_message = None
         self.process_cap = None
-        self.request_id = 0
+        self.children_before = set()
         self.workdir = None
         self.process = None
-        self.replies = None
+        self.channel = None
 
     def __enter__(self):
         self.workdir = tempfile.mkdtemp(prefix="autograder-")
@@ -111,106 +187,164 @@ class IsolatedStudent:
         self._stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    @property
+    def isolation_name(self):
+        return self.isolation.describe(self.skipped_limits)
+
+    def begin_part(self, seconds, budget_end=None, budget_message=None):
+        """The calls of the part starting now may take ``seconds`` in all (plus any time a
+        restarted sandbox takes to start), and none may run past ``budget_end``
+        (time.monotonic()), when they fail with ``budget_message``."""
+        self.part_seconds = seconds
+        self.part_deadline = time.monotonic() + seconds
+        self.budget_end, self.budget_message = budget_end, budget_message
+
+    def _deadline(self):
+        part_end = self.part_deadline or time.monotonic() + self.part_seconds
+        if self.budget_end is not None and self.budget_end < part_end:
+            return self.budget_end, self.budget_message
+        return part_end, (f"your code ran for more than {self.part_seconds:g} s: look for an "
+                          "endless loop or a very slow one")
+
     def call(self, target, *args, **kwargs):
         return self._run({"op": "call", "target": target, "args": list(args), "kwargs": kwargs})
 
     def object(self, target, args=(), kwargs=None, set_attrs=None, calls=(), get=()):
         return self._run(_object_request(target, args, kwargs or {}, set_attrs, calls, get))
 
-    def _confine(self):
-        """Runs in the child between fork and exec."""
-        resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds,) * 2)
-        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_bytes,) * 2)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.file_bytes,) * 2)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.limits.open_files,) * 2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        self.process_cap.enter()
-
     def _start(self):
-        read_fd, write_fd = os.pipe()
+        config = {"submission": self.workdir, "level": self.isolation.level,
+                  "limits": {key: getattr(self.limits, key) for key in
+                             ("cpu_seconds", "memory_bytes", "file_bytes", "open_files",
+                              "core_bytes")},
+                  "tainted": self.tainted}
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PATH": os.environ.get("PATH", os.defpath),
             "HOME": self.workdir,
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            "AUTOGRADER_SANDBOX": uuid.uuid4().hex,
         }
-        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            if name in os.environ:
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT"):
+            if name in os.environ:  # SYSTEMROOT: Windows cannot start Python without it
                 env[name] = os.environ[name]
-        self.process_cap = ProcessCap(self.limits.processes)
-        command = [sys.executable, "-I", "-m", "autograder.sandbox", self.workdir, str(write_fd)]
-        self.process = subprocess.Popen(
-            bubblewrap_prefix(self.workdir, self.hidden_paths) + command,
-            cwd=self.workdir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(write_fd,),
-            preexec_fn=self._confine,
-            start_new_session=True,
-        )
-        os.close(write_fd)
-        self.replies = os.fdopen(read_fd, "rb")
+        command = [sys.executable, "-I", "-m", "autograder.sandbox", json.dumps(config)]
+        options = {}
+        if os.name == "posix":
+            self.process_cap = isolation.ProcessCap(self.limits.processes)
+            options["start_new_session"] = True
+            if self.process_cap.path is not None:
+                options["preexec_fn"] = self.process_cap.enter
+        else:
+            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+        if self.isolation.level == "bwrap":
+            command = isolation.bubblewrap_prefix(self.workdir, self.hidden_paths) + command
+        self.children_before = set(isolation.children(os.getpid()))
+        try:
+            self.process = subprocess.Popen(command, cwd=self.workdir, env=env,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, **options)
+        except OSError as error:
+            raise GraderError(f"the sandbox could not be started ({self.isolation.level}): "
+                              f"{error}") from None
+        self.channel = _Channel(self.process)
+        hello = self._receive(time.monotonic() + self.limits.start_seconds, starting=True)
+        self.skipped_limits = list(hello["hello"]["skipped"])
+        if self.modules:
+            self._import_modules()
+
+    def _import_modules(self):
+        request = {"op": "import", "modules": list(self.modules)}
+        seconds = self.import_seconds
+        started = time.monotonic()
+        deadline = started + seconds
+        if self.budget_end is not None and self.budget_end < deadline:
+            self._exchange(request, self.budget_end, self.budget_message)
+            return
+        try:
+            self._exchange(request, deadline, "")
+            self.import_time = time.monotonic() - started
+        except StudentError as error:
+            if error.kind != "Timeout":
+                raise
+            files = ", ".join(f"minidl/{m.rpartition('.')[2]}.py" for m in self.modules)
+            self.import_hang = StudentError(
+                "Timeout", f"importing your minidl ({files}) did not finish within {seconds:g} "
+                "s, so no part could run: look for an endless loop or a long computation at "
+                "the top level of a file (outside any function)")
+            raise self.import_hang from None
 
     def _stop(self):
-        if self.process is not None:
+        if self.process is None:
+            return
+        if os.name == "posix":
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
-            self.process.wait()
-            self.process.stdin.close()
-            self.replies.close()
-            self.process = None
-            self.process_cap.remove()
+            isolation.kill_tree(self.process.pid)
+        else:
+            self.process.kill()
+        self.process.wait()
+        self.process_cap.remove() if self.process_cap else None
+        # A process the student's code detached was adopted by this one (the grader is a
+        # subreaper on Linux): it dies with the sandbox.
+        isolation.reap_orphans(keep=self.children_before)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            stream.close()
+        self.process = None
 
-    def _read_reply(self):
-        """One reply line; raise StudentError if the child hangs or dies first."""
-        deadline = time.monotonic() + self.limits.call_seconds
-        chunks = []
-        fd = self.replies.fileno()
-        while True:
-            remaining = deadline - time.monotonic()
-            ready = remaining > 0 and select.select([fd], [], [], remaining)[0]
-            if not ready:
-                self._stop()
-                raise StudentError(
-                    "Timeout", f"your code ran for more than {self.limits.call_seconds:g} s")
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:  # the pipe closed: the process is exiting
-                try:
-                    code = self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    code = None
-                self._stop()
-                raise StudentError("Crash", _describe_exit(code))
-            chunks.append(chunk)
-            if chunk.endswith(b"\n") or sum(map(len, chunks)) > wire.MAX_MESSAGE_BYTES:
-                return b"".join(chunks)
+    def _describe_exit(self):
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        return _describe_exit(code)
 
-    def _run(self, request):
-        if self.process is None:
-            self._start()
-        self.request_id += 1
-        request = {**request, "id": self.request_id}
+    def _receive(self, deadline, timeout_message="", starting=False):
+        """The next reply; StudentError if the child hangs or dies first (GraderError while
+        it is still starting: no student code has run yet)."""
+        line = self.channel.next(deadline)
+        if line is None or line in (_Channel.EOF, _Channel.OVERFLOW):
+            if starting:
+                said = self.channel.stderr_tail.decode(errors="replace").strip()
+                exit_text = self._describe_exit() if line is _Channel.EOF else (
+                    f"no sign of life within {self.limits.start_seconds:g} s")
+                self._stop()
+                raise GraderError(f"the sandbox did not start ({self.isolation.level}): "
+                                  f"{exit_text}" + (f"; it said: {said[-600:]}" if said else ""))
+            if line is None:
+                self._stop()
+                raise StudentError("Timeout", timeout_message)
+            if line is _Channel.OVERFLOW:
+                self._stop()
+                raise StudentError("Crash", "the process running your code sent a reply larger "
+                                   "than the grader accepts")
+            exit_text = self._describe_exit()
+            self._stop()
+            raise StudentError("Crash", exit_text)
         try:
-            self.process.stdin.write(wire.dumps(request))
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            pass  # the child already died: reading the reply reports it
-        line = self._read_reply()
-        try:
-            reply = wire.loads(line)
+            return wire.loads(line)
         except Exception:  # noqa: BLE001 -- anything unreadable is the student's process's fault
             self._stop()
+            if starting:
+                raise GraderError("the sandbox sent an unreadable greeting") from None
             raise StudentError(
                 "Crash", "the process running your code sent an unreadable reply") from None
-        well_formed = (isinstance(reply, dict) and reply.get("id") == self.request_id
+
+    def _exchange(self, request, deadline, timeout_message):
+        request_id = uuid.uuid4().hex
+        try:
+            self.process.stdin.write(wire.dumps({**request, "id": request_id}))
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child already died: reading the reply reports it
+        reply = self._receive(deadline, timeout_message)
+        well_formed = (isinstance(reply, dict) and reply.get("id") == request_id
                        and len({"ok", "error"} & reply.keys()) == 1)
         if not well_formed:
-            # Something other than the server wrote to the reply pipe: start afresh.
+            # Something other than the server wrote to the reply channel: start afresh.
             self._stop()
             raise StudentError("Crash", "the process running your code sent an unreadable reply")
         if "error" in reply:
@@ -219,13 +353,26 @@ class IsolatedStudent:
                                str(error.get("where", "")))
         return reply["ok"]
 
+    def _run(self, request):
+        if self.import_hang is not None:
+            raise self.import_hang
+        if self.process is None:
+            started = time.monotonic()
+            self._start()
+            if self.part_deadline is not None:  # starting is not the part's own time
+                self.part_deadline += time.monotonic() - started
+        deadline, timeout_message = self._deadline()
+        if time.monotonic() >= deadline:
+            raise StudentError("Timeout", timeout_message)
+        return self._exchange(request, deadline, timeout_message)
+
 
 def _describe_exit(code):
     if code is None:
         return "the process running your code closed its reply channel and did not exit"
     # A signal shows as -N from a direct child, and as 128 + N through bubblewrap.
     signal_number = -code if code < 0 else code - 128 if code > 128 else None
-    if signal_number in set(signal.Signals):
+    if signal_number in {s.value for s in signal.Signals}:
         name = signal.Signals(signal_number).name
         reason = {
             "SIGXCPU": " (CPU time limit)",
@@ -234,3 +381,4 @@ def _describe_exit(code):
         }.get(name, "")
         return f"the process running your code was stopped by {name}{reason}"
     return f"the process running your code exited with status {code} (did it call exit()?)"
+

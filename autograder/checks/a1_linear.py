@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.compare import as_number, expect_close, unpack
+from autograder.compare import as_number, expect_close, is_close, unpack
 from autograder.framework import Assignment, Fail
 from autograder.reference import cached
 
@@ -231,10 +231,22 @@ def softmax_loss_edge_cases(ctx):
     check_loss_gradient(ctx, "softmax_loss", torch_softmax_loss, softmax_gradient_hints, cases)
 
 
-def check_matches_naive(ctx, function, **kwargs):
+def check_matches_naive(ctx, function, reference, **kwargs):
+    """The two versions agree, and the loop version is right: agreeing with a wrong loop
+    version (two functions that both return zeros agree) earns nothing."""
     scores, y = random_case(ctx.rng, n_samples=20, n_classes=7)
     naive = unpack(ctx.student.call(f"{LINEAR}.{function}_naive", scores, y, **kwargs), 2,
                    f"{function}_naive")
+    expected = reference(ctx.ref, scores, y, **kwargs)
+    for label, index in (("loss", 0), ("dscores", 1)):
+        try:
+            correct = is_close(np.asarray(naive[index], dtype=float), expected[index])
+        except (TypeError, ValueError):
+            correct = False
+        if not correct:
+            raise Fail(f"this part compares {function} with {function}_naive, and "
+                       f"{function}_naive's {label} is not correct yet: fix {function}_naive "
+                       "first (see its own parts)")
     vectorized = unpack(ctx.student.call(f"{LINEAR}.{function}", scores, y, **kwargs), 2,
                         function)
     for label, index in (("loss", 0), ("dscores", 1)):
@@ -245,7 +257,7 @@ def check_matches_naive(ctx, function, **kwargs):
 @part("softmax_loss.matches_naive", points=1, visible=False)
 def softmax_loss_matches_naive(ctx):
     """The vectorized and the loop version agree."""
-    check_matches_naive(ctx, "softmax_loss")
+    check_matches_naive(ctx, "softmax_loss", torch_softmax_loss)
 
 
 # ---------------------------------------------------------------- hinge loss
@@ -294,7 +306,7 @@ def hinge_loss_edge_cases(ctx):
 @part("hinge_loss.matches_naive", points=1, visible=False)
 def hinge_loss_matches_naive(ctx):
     """The vectorized and the loop version agree."""
-    check_matches_naive(ctx, "hinge_loss", margin=0.7)
+    check_matches_naive(ctx, "hinge_loss", torch_hinge_loss, margin=0.7)
 
 
 # ---------------------------------------------------------------- L2 penalty
