@@ -19,6 +19,7 @@ becomes a child subreaper, so a process the student's code detaches is still fou
 killed when its sandbox stops.
 """
 import ctypes
+import functools
 import importlib.util
 import os
 import shutil
@@ -76,6 +77,12 @@ def bubblewrap_problem():
     if bwrap is None:
         return ("bubblewrap (bwrap) is not installed",
                 "install it (apt-get install bubblewrap, or your distribution's package)")
+    return _try_bubblewrap(bwrap)
+
+
+@functools.lru_cache
+def _try_bubblewrap(bwrap):
+    """Once per process for each bwrap found: can it create the namespaces we use?"""
     try:
         done = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                                "--unshare-all", "--die-with-parent", "--", "true"],

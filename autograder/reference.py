@@ -72,8 +72,8 @@ def cached(reference_function):
     """Compute a reference once per process for each distinct input.
 
     Check parts draw the same seeded inputs for every student, so when a class is graded,
-    each reference is computed for the first student and reused for the others (and
-    ``cache_snapshot`` / ``seed_caches`` hand them to the worker processes).
+    each reference is computed while the reference solution is graded and reused for every
+    student (``cache_snapshot`` / ``seed_caches`` hand them to the worker processes).
     The decorated function takes the ``Reference`` first, then plain arguments, and
     returns plain data (numbers, numpy arrays). A reference that fails for a reason of the
     machine (out of memory, a CUDA fault) is a GraderError, not the student's fault.

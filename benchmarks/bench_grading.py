@@ -3,6 +3,8 @@
 1. One solved a1_linear submission: `autograder check` vs `nbgrader autograde`.
 2. A class of synthetic submissions (solved, untouched and buggy, in turn):
    `autograder grade --jobs 2` vs `nbgrader autograde` over the same folders.
+3. The same class with 5 of its submissions hanging (an endless loop in a function, or at
+   import): `autograder grade --jobs 2` with them against without them.
 """
 import os
 import shutil
@@ -24,6 +26,19 @@ BUGS = [
     "    return loss * len(y), d\n",
     "\ndef l2_penalty(W, reg):\n    return reg * (W ** 2).sum(), reg * W\n",
 ]
+
+
+HANGS = [
+    "\ndef softmax(scores):\n    while True:\n        pass\n",  # in a function
+    "\nwhile True:\n    pass\n",  # at import
+]
+
+
+def make_hanging(klass, count):
+    """Turn the first ``count`` students of the class into hanging submissions."""
+    for number, student in enumerate(sorted(klass.iterdir())[:count]):
+        linear = student / ASSIGNMENT / "minidl" / "linear.py"
+        linear.write_text(linear.read_text() + HANGS[number % len(HANGS)])
 
 
 def make_class(root, size, solved):
@@ -75,6 +90,13 @@ def run(quick, progress):
         progress()
         nbgrader_class = nbgrader_autograde(klass, scratch)
         progress()
+        hanging = scratch / "hanging"
+        shutil.copytree(klass, hanging)
+        hangers = 1 if quick else 5
+        make_hanging(hanging, hangers)
+        grade_hanging = run_command(["autograder", "grade", ASSIGNMENT, "--submissions",
+                                     str(hanging), "--jobs", "2", "--device", "cpu"])
+        progress()
     rows = [
         ("one solved submission", check_one, nbgrader_one, "<= 0.33"),
         (f"class of {class_size} (jobs=2)", grade_class, nbgrader_class, "<= 0.5"),
@@ -83,6 +105,9 @@ def run(quick, progress):
              "|---|---|---|---|---|"]
     for name, ours, theirs, target in rows:
         lines.append(f"| {name} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | {target} |")
+    lines.append(f"| class of {class_size} with {hangers} hanging (jobs=2) | {grade_hanging:.2f} "
+                 f"| {grade_class:.2f} (the class without them) | "
+                 f"{grade_hanging / grade_class:.2f} | <= 2.0 |")
     lines.append("")
     lines.append(f"Class throughput: autograder {class_size / grade_class * 60:.0f} "
                  f"students/min, nbgrader {class_size / nbgrader_class * 60:.0f} students/min.")
@@ -90,4 +115,4 @@ def run(quick, progress):
 
 
 def steps(quick):
-    return 4
+    return 5
