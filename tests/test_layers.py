@@ -283,6 +283,28 @@ def test_mlp_matches_torch(activation, dims):
         np.testing.assert_allclose(grad, expected_grads[name], rtol=1e-10, atol=1e-13)
 
 
+def test_mlp_computes_no_gradient_for_its_input(monkeypatch):
+    rng = np.random.default_rng(10)
+    model = layers.MLP([6, 5, 4, 3], seed=0)
+    X, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    expected = torch_mlp(model, X, y)[2]
+    backward_inputs = []
+    original = layers.linear_backward
+
+    def counted(dout, cache):
+        backward_inputs.append(cache[0])
+        return original(dout, cache)
+
+    monkeypatch.setattr(layers, "linear_backward", counted)
+    _, grads = model.loss(X, y)
+    # The two upper layers go through linear_backward; the first layer, whose input is the
+    # data, computes only dW1 and db1.
+    assert len(backward_inputs) == 2
+    assert all(x.shape[1] != X.shape[1] for x in backward_inputs)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, expected[name], rtol=1e-10, atol=1e-13)
+
+
 def test_mlp_keeps_float32():
     rng = np.random.default_rng(9)
     model = layers.MLP([6, 5, 3], reg=0.1, seed=0)

@@ -388,7 +388,11 @@ class MLP:
             linear_cache, activation_cache = caches[layer - 1]
             if activation_cache is not None:
                 dout = backward(dout, activation_cache)
-            dout, dW, db = linear_backward(dout, linear_cache)
+            if layer > 1:
+                dout, dW, db = linear_backward(dout, linear_cache)
+            else:  # nobody needs the gradient of the data X: skip its product
+                x = linear_cache[0]
+                dW, db = x.reshape(len(x), -1).T @ dout, dout.sum(axis=0)
             penalty, dW_penalty = l2_penalty(self.params[f"W{layer}"], self.reg)
             loss += penalty
             grads[f"W{layer}"] = dW + dW_penalty
