@@ -8,6 +8,7 @@ module earn nothing and say why, and where. At the bwrap level the libraries' fo
 also hidden from the child (``isolation.hidden_library_folders``).
 """
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -47,10 +48,18 @@ def _imports(tree):
 
 def tainted_modules(package_dir):
     """{module name: message} for each minidl module that imports another library, directly
-    or through another minidl module."""
+    or through another minidl module (read again only when a file changes)."""
     package_dir = Path(package_dir)
+    files = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size)
+                  for path in sorted(package_dir.rglob("*.py")))
+    return dict(_tainted(package_dir, files))
+
+
+@functools.lru_cache(maxsize=64)
+def _tainted(package_dir, files):
     direct, uses = {}, {}
-    for path in sorted(package_dir.rglob("*.py")):
+    for file_name, _, _ in files:
+        path = Path(file_name)
         name = _module_name(path, package_dir)
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
@@ -75,7 +84,7 @@ def tainted_modules(package_dir):
             if culprit is not None:
                 tainted[name] = tainted[culprit]
                 changed = True
-    return tainted
+    return tuple(tainted.items())
 
 
 def module_of(target):

@@ -434,3 +434,21 @@ def test_a_hanging_class_pays_the_reference_derived_limit(tmp_path, solved_a1):
     assert set(failed) == {"softmax.value", "softmax.stability", "LinearClassifier.predict"}
     # The reference takes milliseconds, so each part gets the 3 s floor, not 60 s.
     assert all("your code ran for more than 3 s" in message for message in failed.values())
+
+
+def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report, tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder.classroom import write_gradebook
+    from autograder.release import generate
+
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    generate("a1_linear", tmp_path / "release", db_url=db_url)
+    write_gradebook(db_url, "a1_linear", reports_with_a_grader_error(solved_report))
+    with Gradebook(db_url) as gradebook:
+        errored = gradebook.find_grade("softmax-value", "a1_linear", "a1_linear", "bob")
+        assert errored.auto_score is None and errored.needs_manual_grade
+        graded = gradebook.find_grade("softmax-stability", "a1_linear", "a1_linear", "bob")
+        assert graded.auto_score == 1 and not graded.needs_manual_grade
+        assert gradebook.find_grade("softmax-value", "a1_linear", "a1_linear",
+                                    "alice").auto_score == 1
