@@ -114,6 +114,18 @@ def grade_command(args):
     return 0
 
 
+def similarity_command(args):
+    from autograder import similarity
+
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1, got {args.top}")
+    pairs = similarity.write_report(args.assignment, args.submissions, args.out, top=args.top)
+    for pair in pairs[:min(args.top, 10)]:
+        print(f"{pair.score:>4.0%}  {pair.students[0]}  {pair.students[1]}")
+    print(f"compared {len(pairs)} pairs; wrote the report to {args.out}")
+    return 0
+
+
 def add_isolation_options(command):
     command.add_argument("--isolation", choices=("auto", "bwrap", "rlimits", "process"),
                          default="auto",
@@ -187,6 +199,23 @@ def build_parser():
                             "grader error; every other result is kept as it is")
     add_isolation_options(grade)
     grade.set_defaults(run=grade_command)
+
+    similarity = commands.add_parser(
+        "similarity", help="rank pairs of submissions by code similarity",
+        description="Compare the minidl modules of every pair of student folders under "
+                    "--submissions (DIR/STUDENT/ or DIR/STUDENT/ASSIGNMENT/) with copydetect, "
+                    "the released starter code left out, and write an HTML report of the "
+                    "pairs ranked, with the matching code side by side. The students' code "
+                    "is only read, never run.")
+    similarity.add_argument("assignment", metavar="ASSIGNMENT", choices=list(ASSIGNMENT_MODULES))
+    similarity.add_argument("--submissions", type=Path, required=True, metavar="DIR",
+                            help="folder with one sub-folder per student")
+    similarity.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+                            help="the HTML report to write")
+    similarity.add_argument("--top", type=int, default=50, metavar="N",
+                            help="how many of the most similar pairs the report shows "
+                                 "(default: 50)")
+    similarity.set_defaults(run=similarity_command)
     return parser
 
 
