@@ -38,7 +38,7 @@ class Limits:
     """Limits on the process that runs student code, and on its time."""
 
     part_seconds: float = 60.0  # wall time of one part, where the reference's time is unknown
-    floor_seconds: float = 3.0  # the least time a part gets when derived from the reference
+    floor_seconds: float = 2.0  # the least time a part gets when derived from the reference
     reference_factor: float = 10.0  # a part gets this many times the reference's own time
     budget_seconds: float = 900.0  # wall time of one whole submission
     import_seconds: float = 20.0  # importing the student's modules, where the reference's
