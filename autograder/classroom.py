@@ -248,6 +248,10 @@ def _write_atomically(path, text):
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", newline="") as file:
         file.write(text)
+    # mkstemp makes the file private; give it the permissions any new file would get.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)
 
 
