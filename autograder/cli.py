@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO, STUDENT_EDITION
+from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO
 
 DEFAULT_GRADEBOOK = f"sqlite:///{REPO / 'gradebook.db'}"
 
@@ -46,15 +46,20 @@ def choose_isolation(args):
 
 
 def check_command(args):
-    from autograder.classroom import check_in_worker
+    from autograder.grading import check_submission, preflight_sandbox
+    from autograder.isolation import become_subreaper
     from autograder.student import Limits
 
     submission = Path(args.submission or ASSIGNMENTS / args.assignment)
     if not submission.is_dir():
         raise ValueError(f"submission folder {submission} does not exist")
-    report = check_in_worker(args.assignment, submission, device=args.device, seed=args.seed,
-                             limits=Limits(budget_seconds=args.budget),
-                             isolation_level=choose_isolation(args))
+    isolation_level = choose_isolation(args)
+    become_subreaper()
+    limits = Limits(budget_seconds=args.budget)
+    preflight_sandbox(isolation_level, limits)
+    report = check_submission(args.assignment, submission, device=args.device, seed=args.seed,
+                              progress=not args.json, isolation_level=isolation_level,
+                              limits=limits)
     print(report.to_json() if args.json else report.to_table())
     if report.errors:
         return 2
@@ -106,23 +111,6 @@ def grade_command(args):
               "messages, then run the same command with --only-errors (and --results DIR) "
               "to regrade just them.", file=sys.stderr)
         return 2
-    return 0
-
-
-def edition_command(args):
-    from autograder.edition import write_edition
-
-    assignment_ids = args.assignments or list(ASSIGNMENT_MODULES)
-    out = write_edition(assignment_ids, args.out)
-    print(f"wrote the student edition with {', '.join(assignment_ids)} to {out}")
-    return 0
-
-
-def fetch_command(args):
-    from autograder.layout import fetch
-
-    folder = fetch(args.assignment, args.to)
-    print(f"copied {args.assignment} to {folder}: open {args.assignment}.ipynb there")
     return 0
 
 
@@ -251,47 +239,13 @@ def build_parser():
                             help="wall time one upload may take, below Gradescope's own "
                                  "limit (default: 480)")
     gradescope.set_defaults(run=gradescope_command)
-
-    edition = commands.add_parser(
-        "edition", help="write the student edition of the course",
-        description="Write the repository to give students: the lectures, course/, the "
-                    "releases of the assignments named and the autograder, without solutions/, "
-                    "solution regions or the code of hidden checks (which are listed by name "
-                    "and points and graded after submission). Give only the assignments "
-                    "released so far: a later release ships the earlier ones' solutions.")
-    edition.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                         choices=list(ASSIGNMENT_MODULES),
-                         help="assignments to include (default: all)")
-    edition.add_argument("--out", type=Path, required=True, metavar="DIR",
-                         help="the folder to write (must not exist or be empty)")
-    edition.set_defaults(run=edition_command)
-
-    fetch = commands.add_parser(
-        "fetch", help="copy an assignment folder out of the installed course",
-        description="Copy the released folder of ASSIGNMENT (its notebook and minidl/) out of "
-                    "the installed course into the current directory, or into DIR; an "
-                    "existing folder is never overwritten. For a pip-installed course, as on "
-                    "Colab or JupyterHub.")
-    fetch.add_argument("assignment", metavar="ASSIGNMENT", choices=list(ASSIGNMENT_MODULES))
-    fetch.add_argument("--to", type=Path, metavar="DIR",
-                       help="where to put the assignment folder (default: here)")
-    fetch.set_defaults(run=fetch_command)
     return parser
-
-
-# Commands that need the solutions or the hidden checks, which a student edition leaves out.
-FULL_COURSE_COMMANDS = ("release", "grade", "similarity", "gradescope", "edition")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from autograder.errors import GraderError, ReleaseError
-
-    if STUDENT_EDITION and args.command in FULL_COURSE_COMMANDS:
-        print(f"error: `autograder {args.command}` is for the full course repository, which "
-              "holds the solutions and hidden checks; this is the student edition: use "
-              "`autograder check` and `autograder fetch`", file=sys.stderr)
-        return 2
+    from autograder.errors import GraderError
+    from autograder.release import ReleaseError
 
     try:
         return args.run(args)
