@@ -67,7 +67,7 @@ def check_command(args):
 
 
 def grade_command(args):
-    from autograder import classroom
+    from autograder import classroom, export
     from autograder.student import Limits
 
     if args.merge:
@@ -96,6 +96,10 @@ def grade_command(args):
         classroom.write_results(args.results, reports)
     if args.csv:
         classroom.write_csv(args.csv, reports)
+    if args.totals:
+        export.write_totals(args.totals, reports)
+    if args.canvas:
+        export.write_canvas(args.canvas, reports, args.canvas_column or args.assignment)
     if args.feedback:
         classroom.write_feedback(args.feedback, reports)
     if args.gradebook:
@@ -199,6 +203,14 @@ def build_parser():
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: the number of CPUs)")
     grade.add_argument("--csv", type=Path, help="write the scores to this CSV file")
+    grade.add_argument("--totals", type=Path, metavar="FILE",
+                       help="write one row per student (score, max_score, status) to this CSV")
+    grade.add_argument("--canvas", type=Path, metavar="FILE",
+                       help="write the scores as a Canvas gradebook import (CSV)")
+    grade.add_argument("--canvas-column", metavar="NAME",
+                       help="the Canvas assignment column: 'NAME (ID)' as in a Canvas export "
+                            "updates that assignment (default: ASSIGNMENT, which Canvas adds "
+                            "as a new assignment)")
     grade.add_argument("--feedback", type=Path, help="write one HTML page per student here")
     grade.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where PyTorch computes the references (default: CUDA if present)")
