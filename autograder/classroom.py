@@ -11,7 +11,6 @@ import io
 import json
 import os
 import tempfile
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
@@ -368,41 +367,22 @@ def read_results(directory, assignment_id):
     return reports
 
 
-def write_gradebook(db_url, assignment_id, reports):
-    """Record each part's points as the autograded score of its nbgrader grade cell.
+def write_gradebook(db_url, assignment_id, reports, submissions_dir):
+    """Autograde each student's notebook into nbgrader's gradebook with these results.
 
-    The assignment must be in the gradebook (``autograder release`` puts it there). Manual
-    grades of written answers are kept; those cells are flagged for manual grading. A part
-    with a grader error gets no score and is flagged too, until it is regraded.
+    The submissions' own folders (under ``submissions_dir``) give the notebooks; the
+    autograded notebooks are written to ``autograded/`` beside ``submissions_dir``, which is
+    where the formgrader finds them when that folder is nbgrader's ``COURSE/submitted``.
+    The assignment is registered from its committed release if the gradebook lacks it.
+    Manual grades of written answers are kept; a part with a grader error gets no score and
+    is flagged, until it is regraded. See ``autograder.gradebook``.
     """
-    from nbgrader.api import Gradebook, MissingEntry
-    from sqlalchemy.exc import SAWarning
+    from autograder.gradebook import autograde
 
-    # nbgrader's add_submission triggers SQLAlchemy autoflush warnings of its own; harmless.
-    warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
-    with Gradebook(db_url) as gradebook:
-        try:
-            gradebook.find_assignment(assignment_id)
-        except MissingEntry:
-            raise ValueError(f"{assignment_id} is not in the gradebook {db_url}: "
-                             f"run `autograder release {assignment_id}` first") from None
-        for student, report in reports.items():
-            gradebook.update_or_create_student(student)
-            try:
-                submission = gradebook.find_submission(assignment_id, student)
-            except MissingEntry:
-                submission = gradebook.add_submission(assignment_id, student)
-            results = {result.name.replace(".", "-"): result for result in report.results}
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    result = results.get(grade.cell.name)
-                    if result is not None and result.grader_error:
-                        # Not graded: no score, and flagged so the formgrader shows it.
-                        grade.auto_score = None
-                        grade.needs_manual_grade = True
-                    elif result is not None:
-                        grade.auto_score = result.points
-                        grade.needs_manual_grade = False
-                    elif grade.manual_score is None:
-                        grade.needs_manual_grade = True
-            gradebook.db.commit()
+    if submissions_dir is None:
+        raise ValueError("--gradebook needs --submissions DIR: the notebooks it autogrades")
+    folders = find_submissions(submissions_dir, assignment_id)
+    missing = sorted(set(reports) - set(folders))
+    if missing:
+        raise ValueError(f"no folder under {submissions_dir} for {', '.join(missing)}")
+    autograde(db_url, assignment_id, reports, folders, Path(submissions_dir).resolve().parent)

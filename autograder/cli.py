@@ -103,7 +103,7 @@ def grade_command(args):
     if args.feedback:
         classroom.write_feedback(args.feedback, reports)
     if args.gradebook:
-        classroom.write_gradebook(args.gradebook, args.assignment, reports)
+        classroom.write_gradebook(args.gradebook, args.assignment, reports, args.submissions)
     width = max((len(student) for student in reports), default=0)
     for student, report in reports.items():
         flag = f"  grader error in {len(report.errors)} part(s)" if report.errors else ""
@@ -199,7 +199,9 @@ def build_parser():
                        help="grade nothing: combine the JSON results of every shard from DIR")
     grade.add_argument("--gradebook", nargs="?", const=DEFAULT_GRADEBOOK, metavar="URL",
                        help="record the scores in nbgrader's gradebook (default URL: "
-                            "gradebook.db at the top of the course)")
+                            "gradebook.db at the top of the course) and write the autograded "
+                            "notebooks for the formgrader to autograded/ beside --submissions "
+                            "(which --merge then needs too)")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="submissions graded at once (default: the number of CPUs)")
     grade.add_argument("--csv", type=Path, help="write the scores to this CSV file")
