@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
@@ -86,7 +87,7 @@ def _grade_in_worker(job, student, folder, first_part, progress_file):
                                   limits=job.limits, hidden_paths=job.hidden_paths,
                                   isolation_level=job.isolation_level,
                                   reference_seconds=job.reference_seconds,
-                                  first_part=first_part, on_result=tell)
+                                  first_part=first_part, on_result=tell, batch=job.batch)
     return student, first_part, report.to_dict()
 
 
@@ -102,6 +103,7 @@ class ClassJob:
     isolation_level: Isolation
     isolation_name: str
     reference_seconds: dict
+    batch: str  # in the AUTOGRADER_SANDBOX variable of every sandbox process of the run
 
 
 KILLED_THE_GRADER = ("your code stopped the grader's own process while this part ran (did it "
@@ -203,9 +205,9 @@ class ClassGrading:
 
 
 def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, limits=None,
-                shard=(0, 1), progress=True, isolation_level=None, students=None):
+                shard=(0, 1), progress=True, isolation_level=None, students=None, batch=None):
     """Grade every student folder (or only ``students``); return {student: Report} in
-    student order.
+    student order. ``batch`` names the run's sandbox processes (a fresh name by default).
 
     First the preflight: one sandbox runs a known-good probe, and the reference solution is
     graded through the same path (GraderError if it does not earn full marks); this also
@@ -223,8 +225,28 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
     reference_seconds = preflight_reference(assignment_id, device, seed, limits,
                                             isolation_level)
     job = ClassJob(assignment_id, device, seed, limits, (Path(submissions_dir).resolve(),),
-                   isolation_level, isolation_name, reference_seconds)
-    with tqdm(total=len(submissions), desc=assignment_id, unit="student",
+                   isolation_level, isolation_name, reference_seconds,
+                   batch or uuid.uuid4().hex)
+    return _grade_in_pool(job, submissions, jobs, progress, children_before)
+
+
+def check_in_worker(assignment_id, folder, device="auto", seed=0, limits=None,
+                    isolation_level=None, progress=False):
+    """Grade one submission as ``autograder check`` does, from a worker process, so that
+    code which kills its parent or the grader's processes costs its part and no more."""
+    limits = limits or Limits()
+    isolation_level = isolation_level or choose("auto")
+    become_subreaper()
+    children_before = set(children(os.getpid()))
+    isolation_name = preflight_sandbox(isolation_level, limits)
+    job = ClassJob(assignment_id, device, seed, limits, (), isolation_level, isolation_name,
+                   None, uuid.uuid4().hex)
+    return _grade_in_pool(job, {"submission": Path(folder)}, 1, progress,
+                          children_before)["submission"]
+
+
+def _grade_in_pool(job, submissions, jobs, progress, children_before):
+    with tqdm(total=len(submissions), desc=job.assignment_id, unit="student",
               disable=not show_progress(progress)) as bar, \
             tempfile.TemporaryDirectory(prefix="autograder-progress-") as progress_dir:
         reports = ClassGrading(job, submissions, jobs, bar, progress_dir).run()

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO
+from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO, STUDENT_EDITION
 
 DEFAULT_GRADEBOOK = f"sqlite:///{REPO / 'gradebook.db'}"
 
@@ -46,20 +46,15 @@ def choose_isolation(args):
 
 
 def check_command(args):
-    from autograder.grading import check_submission, preflight_sandbox
-    from autograder.isolation import become_subreaper
+    from autograder.classroom import check_in_worker
     from autograder.student import Limits
 
     submission = Path(args.submission or ASSIGNMENTS / args.assignment)
     if not submission.is_dir():
         raise ValueError(f"submission folder {submission} does not exist")
-    isolation_level = choose_isolation(args)
-    become_subreaper()
-    limits = Limits(budget_seconds=args.budget)
-    preflight_sandbox(isolation_level, limits)
-    report = check_submission(args.assignment, submission, device=args.device, seed=args.seed,
-                              progress=not args.json, isolation_level=isolation_level,
-                              limits=limits)
+    report = check_in_worker(args.assignment, submission, device=args.device, seed=args.seed,
+                             limits=Limits(budget_seconds=args.budget),
+                             isolation_level=choose_isolation(args))
     print(report.to_json() if args.json else report.to_table())
     if report.errors:
         return 2
@@ -118,6 +113,23 @@ def grade_command(args):
     return 0
 
 
+def edition_command(args):
+    from autograder.edition import write_edition
+
+    assignment_ids = args.assignments or list(ASSIGNMENT_MODULES)
+    out = write_edition(assignment_ids, args.out)
+    print(f"wrote the student edition with {', '.join(assignment_ids)} to {out}")
+    return 0
+
+
+def fetch_command(args):
+    from autograder.layout import fetch
+
+    folder = fetch(args.assignment, args.to)
+    print(f"copied {args.assignment} to {folder}: open {args.assignment}.ipynb there")
+    return 0
+
+
 def similarity_command(args):
     from autograder import similarity
 
@@ -128,6 +140,18 @@ def similarity_command(args):
         print(f"{pair.score:>4.0%}  {pair.students[0]}  {pair.students[1]}")
     print(f"compared {len(pairs)} pairs; wrote the report to {args.out}")
     return 0
+
+
+def status_command(args):
+    from autograder import progress
+    from autograder.student import Limits
+
+    directory = args.directory or progress.default_directory()
+    reports = progress.status(directory, device=args.device,
+                              isolation_level=choose_isolation(args),
+                              limits=Limits(budget_seconds=args.budget))
+    print(progress.status_table(reports))
+    return 2 if any(report.errors for report in reports.values()) else 0
 
 
 def gradescope_command(args):
@@ -253,13 +277,60 @@ def build_parser():
                             help="wall time one upload may take, below Gradescope's own "
                                  "limit (default: 480)")
     gradescope.set_defaults(run=gradescope_command)
+
+    status = commands.add_parser(
+        "status", help="your progress over every assignment folder",
+        description="Grade every assignment folder found in DIR (or DIR itself, if it is one) "
+                    "with every visible and hidden check, the code isolated as by `autograder "
+                    "check`, and show for each its score, the parts passed and the next thing "
+                    "to do: the first visible part not passed, with its message, or done.")
+    status.add_argument("directory", nargs="?", type=Path, metavar="DIR",
+                        help="where the assignment folders are (default: here, if it holds "
+                             "any, else the course's assignments/)")
+    status.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where PyTorch computes the references (default: CUDA if present)")
+    add_isolation_options(status)
+    status.set_defaults(run=status_command)
+
+    edition = commands.add_parser(
+        "edition", help="write the student edition of the course",
+        description="Write the repository to give students: the lectures, course/, the "
+                    "releases of the assignments named and the autograder, without solutions/, "
+                    "solution regions or the code of hidden checks (which are listed by name "
+                    "and points and graded after submission). Give only the assignments "
+                    "released so far: a later release ships the earlier ones' solutions.")
+    edition.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                         help="assignments to include (default: all)")
+    edition.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="the folder to write (must not exist or be empty)")
+    edition.set_defaults(run=edition_command)
+
+    fetch = commands.add_parser(
+        "fetch", help="copy an assignment folder out of the installed course",
+        description="Copy the released folder of ASSIGNMENT (its notebook and minidl/) out of "
+                    "the installed course into the current directory, or into DIR; an "
+                    "existing folder is never overwritten. For a pip-installed course, as on "
+                    "Colab or JupyterHub.")
+    fetch.add_argument("assignment", metavar="ASSIGNMENT", choices=list(ASSIGNMENT_MODULES))
+    fetch.add_argument("--to", type=Path, metavar="DIR",
+                       help="where to put the assignment folder (default: here)")
+    fetch.set_defaults(run=fetch_command)
     return parser
+
+
+# Commands that need the solutions or the hidden checks, which a student edition leaves out.
+FULL_COURSE_COMMANDS = ("release", "grade", "similarity", "gradescope", "edition")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from autograder.errors import GraderError
-    from autograder.release import ReleaseError
+    from autograder.errors import GraderError, ReleaseError
+
+    if STUDENT_EDITION and args.command in FULL_COURSE_COMMANDS:
+        print(f"error: `autograder {args.command}` is for the full course repository, which "
+              "holds the solutions and hidden checks; this is the student edition: use "
+              "`autograder check` and `autograder fetch`", file=sys.stderr)
+        return 2
 
     try:
         return args.run(args)

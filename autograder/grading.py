@@ -44,8 +44,14 @@ class Report:
         return [result for result in self.results if result.grader_error]
 
     @property
+    def hidden(self):
+        """The hidden parts of the student edition, graded after submission."""
+        return [result for result in self.results if result.hidden]
+
+    @property
     def all_passed(self):
-        return all(result.outcome == "passed" for result in self.results)
+        """Every part that could be run here passed (hidden parts are graded later)."""
+        return all(result.outcome in ("passed", "hidden") for result in self.results)
 
     def to_dict(self):
         return {
@@ -68,18 +74,27 @@ class Report:
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2)
 
+    def score_line(self):
+        if not self.hidden:
+            return f"score: {self.score}/{self.max_score}"
+        hidden_points = sum(result.max_points for result in self.hidden)
+        return (f"score: {self.score}/{self.max_score - hidden_points} on the visible parts; "
+                f"{len(self.hidden)} hidden part(s) worth {hidden_points} points are graded "
+                f"after submission ({self.max_score} points in all)")
+
     def to_table(self):
         width = max(len(result.name) for result in self.results)
         lines = [f"{self.assignment}: checked against PyTorch on {self.device}, "
                  f"student code isolated by {self.isolation}", ""]
         lines += [f"note: {note}" for note in self.notes]
-        marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+        marks = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "hidden": "LATER"}
         for result in self.results:
+            points = "-" if result.hidden else result.points
             lines.append(f"{marks[result.outcome]:<5} {result.name:<{width}}  "
-                         f"{result.points:>2}/{result.max_points}")
+                         f"{points:>2}/{result.max_points}")
             if result.message:
                 lines.append(f"      {result.message}")
-        lines += ["", f"score: {self.score}/{self.max_score}"]
+        lines += ["", self.score_line()]
         if self.errors:
             lines.append(f"not graded: {len(self.errors)} part(s) hit a grader error, which is "
                          "not counted against you; they must be graded again")
@@ -102,7 +117,8 @@ def show_progress(progress):
 
 def check_submission(assignment_id, submission, device="auto", seed=0, limits=None,
                      hidden_paths=(), progress=False, isolation_level=None,
-                     reference_seconds=None, first_part=0, on_result=None, timings=None):
+                     reference_seconds=None, first_part=0, on_result=None, timings=None,
+                     batch=""):
     """Run the parts of ``assignment_id`` (from ``first_part`` on) on the submission folder
     and return a Report.
 
@@ -110,7 +126,7 @@ def check_submission(assignment_id, submission, device="auto", seed=0, limits=No
     such as the other students' submissions. ``reference_seconds`` ({part: seconds the
     reference took}, and ``IMPORT`` for importing its modules) sets each time limit.
     ``on_result(index, result)`` is called as each part ends; ``timings`` (a dict) receives
-    each part's own time, and the import's.
+    each part's own time, and the import's. ``batch`` names the run's sandbox processes.
     """
     assignment = checks.load(assignment_id)
     limits = limits or Limits()
@@ -122,7 +138,7 @@ def check_submission(assignment_id, submission, device="auto", seed=0, limits=No
     import_seconds = (limits.part_limit(reference_seconds[IMPORT])
                       if IMPORT in reference_seconds else None)
     with IsolatedStudent(submission, limits, hidden_paths, isolation_level,
-                         student_modules(assignment_id), import_seconds) as student:
+                         student_modules(assignment_id), import_seconds, batch) as student:
         parts = list(enumerate(assignment.parts))[first_part:]
         for index, part in tqdm(parts, desc=assignment_id, unit="check",
                                 disable=not show_progress(progress)):

@@ -38,8 +38,8 @@ class Limits:
     """Limits on the process that runs student code, and on its time."""
 
     part_seconds: float = 60.0  # wall time of one part, where the reference's time is unknown
-    floor_seconds: float = 2.0  # the least time a part gets when derived from the reference
-    reference_factor: float = 10.0  # a part gets this many times the reference's own time
+    floor_seconds: float = 5.0  # the least time a part gets when derived from the reference
+    reference_factor: float = 20.0  # a part gets this many times the reference's own time
     budget_seconds: float = 900.0  # wall time of one whole submission
     import_seconds: float = 20.0  # importing the student's modules, where the reference's
     # own import time is unknown
@@ -148,12 +148,14 @@ class IsolatedStudent:
     """Runs the student's ``minidl`` in a child process; use as a context manager.
 
     ``modules`` are imported as soon as a process starts, so that a hang at import is found
-    once and fails every later call at once. ``begin_part`` bounds the time of one part and
-    of the whole submission.
+    once and fails every later call at once; a student function that runs out of time is
+    not called again, so a hang costs one time limit, not one per part that calls it.
+    ``begin_part`` bounds the time of one part and of the whole submission. ``batch`` names
+    the run in the AUTOGRADER_SANDBOX variable of every process it starts.
     """
 
     def __init__(self, submission, limits=None, hidden_paths=(), isolation_level=None,
-                 modules=(), import_seconds=None):
+                 modules=(), import_seconds=None, batch=""):
         self.submission = os.path.abspath(submission)
         self.limits = limits or Limits()
         self.isolation = isolation_level or isolation.choose("auto")
@@ -163,6 +165,8 @@ class IsolatedStudent:
         self.modules = tuple(modules)
         self.import_seconds = import_seconds or self.limits.import_seconds
         self.import_time = None  # what importing the modules took, the last time
+        self.hung = {}  # student function -> why it is not called again
+        self.batch = batch
         self.tainted = numpy_only.tainted_modules(Path(self.submission) / "minidl")
         self.skipped_limits = []
         self.import_hang = None
@@ -224,7 +228,7 @@ class IsolatedStudent:
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
-            "AUTOGRADER_SANDBOX": uuid.uuid4().hex,
+            "AUTOGRADER_SANDBOX": f"{self.batch}:{uuid.uuid4().hex}",
         }
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT"):
             if name in os.environ:  # SYSTEMROOT: Windows cannot start Python without it
@@ -361,10 +365,23 @@ class IsolatedStudent:
             self._start()
             if self.part_deadline is not None:  # starting is not the part's own time
                 self.part_deadline += time.monotonic() - started
+        # Only a student's own function is remembered: a grader probe drives many, and an
+        # object request's hang is in one of its methods.
+        target = request["target"] if request["op"] == "call" else ""
+        if target in self.hung:
+            raise StudentError("Timeout", self.hung[target])
         deadline, timeout_message = self._deadline()
         if time.monotonic() >= deadline:
             raise StudentError("Timeout", timeout_message)
-        return self._exchange(request, deadline, timeout_message)
+        try:
+            return self._exchange(request, deadline, timeout_message)
+        except StudentError as error:
+            if error.kind == "Timeout" and target.startswith("minidl."):
+                self.hung[target] = (
+                    f"{target.removeprefix('minidl.')} did not return in an earlier part "
+                    f"({error.message.split(':')[0]}), so it is not called again: look for an "
+                    "endless loop or a very slow one")
+            raise
 
 
 def _describe_exit(code):

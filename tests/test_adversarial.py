@@ -25,7 +25,7 @@ LEVELS_HERE = [level for level, works in (("bwrap", bubblewrap_problem() is None
                                           ("rlimits", has_posix_limits()),
                                           ("process", True)) if works]
 HAS_PROCESS_CAP = ProcessCap(8).path is not None
-LIMITS = Limits(part_seconds=3, floor_seconds=2, memory_bytes=2 * 1024**3)
+LIMITS = Limits(memory_bytes=2 * 1024**3)
 FULL = 35
 # softmax is graded by softmax.value and softmax.stability and used by predict_proba
 # (LinearClassifier.predict): an attack inside softmax costs exactly these 3 points.
@@ -207,12 +207,13 @@ def attacker_name(attack):
     return f"attacker-{list(ATTACKS).index(attack):02d}"
 
 
-def sandbox_processes():
-    """Processes that carry a sandbox's marker in their environment (Linux)."""
+def sandbox_processes(batch):
+    """Processes of the batch's sandboxes, found by the marker in their environment."""
+    marker = f"AUTOGRADER_SANDBOX={batch}:".encode()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if b"AUTOGRADER_SANDBOX=" in Path(f"/proc/{pid}/environ").read_bytes():
+            if marker in Path(f"/proc/{pid}/environ").read_bytes():
                 found.append(int(pid))
         except OSError:
             continue
@@ -236,9 +237,10 @@ def graded(request, tmp_path_factory, solved_a1, released_a1, listener):
     isolation_level = Isolation(level)
     baseline = grade_class("a1_linear", honest, jobs=2, device="cpu", limits=LIMITS,
                            progress=False, isolation_level=isolation_level)
+    batch = f"adversarial-{level}"
     reports = grade_class("a1_linear", everyone, jobs=2, device="cpu", limits=LIMITS,
-                          progress=False, isolation_level=isolation_level)
-    return level, baseline, reports, sandbox_processes()
+                          progress=False, isolation_level=isolation_level, batch=batch)
+    return level, baseline, reports, sandbox_processes(batch)
 
 
 def test_honest_students_are_unaffected(graded):
