@@ -93,6 +93,8 @@ def _bundle_files(assignment_id):
         name = path.relative_to(REPO).as_posix()
         if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
+        if name.startswith("autograder/releases/"):  # an installed wheel's releases
+            continue
         if path.parent.name in ("checks", "probes") and name not in wanted:
             continue
         files[name] = path
@@ -103,7 +105,7 @@ def _bundle_files(assignment_id):
         raise ValueError(f"{release} is missing: run `autograder release {assignment_id}`")
     for path in sorted(release.rglob("*")):
         if path.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(path.parts):
-            files[path.relative_to(REPO).as_posix()] = path
+            files[f"assignments/{assignment_id}/{path.relative_to(release).as_posix()}"] = path
     return files
 
 
