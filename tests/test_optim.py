@@ -75,6 +75,27 @@ def test_optimizer_keeps_float32_parameters_float32(name, kwargs):
             assert not isinstance(value, np.ndarray) or value.dtype == np.float32, key
 
 
+@pytest.mark.parametrize(("name", "kwargs"), OPTIMIZERS,
+                         ids=[f"{n}-{'-'.join(k)}" for n, k in OPTIMIZERS])
+def test_step_updates_its_state_in_place_and_leaves_the_gradient_alone(name, kwargs):
+    rng = np.random.default_rng(2)
+    param = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    opt = getattr(optim, name)([param], **kwargs)
+    param.grad = rng.standard_normal((3, 4))
+    opt.step()
+    arrays = {key: value for key, value in opt.state[param].items()
+              if isinstance(value, np.ndarray)}
+    for _ in range(3):
+        grad = rng.standard_normal((3, 4))
+        param.grad = grad.copy()
+        data = param.data
+        opt.step()
+        np.testing.assert_array_equal(param.grad, grad)  # the gradient is only read
+        assert param.data is data  # the parameter changes in place, as torch's
+        for key, array in arrays.items():  # so do the moving averages and buffers
+            assert opt.state[param][key] is array, key
+
+
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
 def test_learning_rate_is_read_at_every_step(name):
     rng = np.random.default_rng(1)

@@ -147,7 +147,8 @@ class SGD(Optimizer):
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
-                state["momentum_buffer"] = self.momentum * state["momentum_buffer"] + grad
+                state["momentum_buffer"] *= self.momentum  # in place: no new array per step
+                state["momentum_buffer"] += grad
             buffer = state["momentum_buffer"]
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         param.data -= self.lr * grad
@@ -181,7 +182,7 @@ class Adagrad(Optimizer):
         state["step"] += 1
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param.data
-        state["sum"] = state["sum"] + grad * grad
+        state["sum"] += grad * grad  # in place: no new array per step
         param.data -= self.lr * grad / (np.sqrt(state["sum"]) + self.eps)
         ### END SOLUTION
 
@@ -221,10 +222,12 @@ class RMSprop(Optimizer):
         state["step"] += 1
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param.data
-        state["square_avg"] = self.alpha * state["square_avg"] + (1 - self.alpha) * grad ** 2
+        state["square_avg"] *= self.alpha  # the averages change in place: no new arrays
+        state["square_avg"] += (1 - self.alpha) * grad ** 2
         scaled = grad / (np.sqrt(state["square_avg"]) + self.eps)
         if self.momentum > 0:
-            state["momentum_buffer"] = self.momentum * state["momentum_buffer"] + scaled
+            state["momentum_buffer"] *= self.momentum
+            state["momentum_buffer"] += scaled
             scaled = state["momentum_buffer"]
         param.data -= self.lr * scaled
         ### END SOLUTION
@@ -288,8 +291,10 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
         t = state["step"]
-        state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad
-        state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+        state["exp_avg"] *= beta1  # the averages change in place: no new arrays per step
+        state["exp_avg"] += (1 - beta1) * grad
+        state["exp_avg_sq"] *= beta2
+        state["exp_avg_sq"] += (1 - beta2) * grad * grad
         m_hat = state["exp_avg"] / (1 - beta1 ** t)
         v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
         param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

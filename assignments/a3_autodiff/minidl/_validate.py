@@ -8,6 +8,8 @@ faster matrix products), anything else (ints, bools, float16, float64) becomes f
 """
 import numpy as np
 
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
 
 def float_dtype(array):
     """The dtype minidl computes ``array`` in: float32 for float32, float64 otherwise."""
@@ -15,9 +17,10 @@ def float_dtype(array):
 
 
 def as_float(a):
-    """``a`` as an array of its ``float_dtype``, copied only when it has another dtype."""
+    """``a`` as an array of its ``float_dtype``, converted only when it is not float32 or
+    float64 already (this runs for every operation: the common case is made cheap)."""
     array = np.asarray(a)
-    return array.astype(float_dtype(array), copy=False)
+    return array if array.dtype in FLOAT_DTYPES else array.astype(np.float64)
 
 
 def as_float_matrix(name, a):

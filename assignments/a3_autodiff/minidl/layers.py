@@ -71,7 +71,8 @@ def linear_forward(x, W, b):
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},) to match W of shape {W.shape}, "
                          f"got shape {b.shape}")
-    out = x.reshape(x.shape[0], -1) @ W + b
+    out = x.reshape(x.shape[0], -1) @ W
+    out += b  # in place: no second (N, M) array
     return out, (x, W, b)
 
 
@@ -372,7 +373,8 @@ class MLP:
                 dW, db = x.reshape(len(x), -1).T @ dout, dout.sum(axis=0)
             penalty, dW_penalty = l2_penalty(self.params[f"W{layer}"], self.reg)
             loss += penalty
-            grads[f"W{layer}"] = dW + dW_penalty
+            dW += dW_penalty  # in place: dW is a new array of this step
+            grads[f"W{layer}"] = dW
             grads[f"b{layer}"] = db
         return float(loss), grads
 

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from minidl._validate import as_finite_array, as_float, as_labels
+from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels
 from minidl.forward import Dual, jvp
 
 __all__ = ["Tensor", "log_softmax", "cross_entropy", "no_grad", "Dual", "jvp"]
@@ -50,7 +50,9 @@ def unbroadcast(grad, shape):
     ``unbroadcast(grad, (4,)) == grad.sum(axis=0)``.
     PyTorch: ``grad.sum_to_size(shape)``.
     """
-    grad = as_float(grad)
+    grad = np.asarray(grad)
+    if grad.dtype not in FLOAT_DTYPES:  # float32 stays float32, anything else is float64
+        grad = grad.astype(np.float64)
     shape = tuple(shape)
     if len(shape) > grad.ndim:
         raise ValueError(f"cannot sum a gradient of shape {grad.shape} to the larger "
@@ -84,7 +86,7 @@ def _expand(grad, axes, keepdims):
 
 
 class Op:
-    """One differentiable operation.
+    """One differentiable operation of one or two inputs.
 
     Subclasses implement ``compute(*inputs) -> out`` and, for each input, its gradient rule:
     ``gradient_a(out_grad, out, *inputs)`` for the first input, ``gradient_b`` for the
@@ -98,21 +100,33 @@ class Op:
     ``ctx.needs_input_grad``): no rule ever has to ask whether its result is wanted.
     """
 
-    RULES = ("gradient_a", "gradient_b")
-
     def compute(self, *inputs):
         raise NotImplementedError
 
     def gradient(self, out_grad, out, *inputs):
         """One gradient per input: its rule's result if it needs one, else None."""
-        return tuple(getattr(self, self.RULES[k])(out_grad, out, *inputs) if needed else None
-                     for k, needed in enumerate(self.needs_input_grad))
+        if len(inputs) == 1:  # the operation was recorded, so its one input needs one
+            return (self.gradient_a(out_grad, out, inputs[0]),)
+        a, b = inputs
+        needs_a, needs_b = self.needs_input_grad
+        return (self.gradient_a(out_grad, out, a, b) if needs_a else None,
+                self.gradient_b(out_grad, out, a, b) if needs_b else None)
 
     def __call__(self, *tensors):
-        """Apply the operation to Tensors, recording it when a gradient will be needed."""
-        out = Tensor._from_array(self.compute(*[t.data for t in tensors]))
-        if _grad_enabled and any(t.requires_grad for t in tensors):
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        """Apply the operation to one or two Tensors, recording it when a gradient will be
+        needed."""
+        # Both cases written out: building a list of arguments for the call would cost
+        # more than the operation itself on a small array.
+        if len(tensors) == 1:
+            (a,) = tensors
+            out = Tensor._from_array(self.compute(a.data))
+            needs_input_grad = (a.requires_grad,)
+        else:
+            a, b = tensors
+            out = Tensor._from_array(self.compute(a.data, b.data))
+            needs_input_grad = (a.requires_grad, b.requires_grad)
+        if _grad_enabled and True in needs_input_grad:
+            self.needs_input_grad = needs_input_grad
             out.requires_grad = True
             out._op, out._inputs = self, tensors
         return out
@@ -375,7 +389,7 @@ def topological_order(root):
             continue
         visited.add(node)
         stack.append((node, True))
-        stack.extend((t, False) for t in node._inputs if t.requires_grad and t not in visited)
+        stack.extend([(t, False) for t in node._inputs if t.requires_grad and t not in visited])
     return order
 
 
@@ -419,7 +433,8 @@ class Tensor:
     def _from_array(cls, array):
         """A tensor around an operation's result, unchecked: ``log(0) = -inf`` is a result."""
         tensor = cls.__new__(cls)  # skips the checks of __init__: operations run often
-        tensor.data = as_float(array)
+        array = np.asarray(array)
+        tensor.data = array if array.dtype in FLOAT_DTYPES else array.astype(np.float64)
         tensor.requires_grad, tensor.grad, tensor._op, tensor._inputs = False, None, None, ()
         return tensor
 
