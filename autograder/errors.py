@@ -21,3 +21,7 @@ class StudentError(Exception):
 
 class GraderError(Exception):
     """The grader, not the student, failed; the message names the cause and the fix."""
+
+
+class ReleaseError(Exception):
+    """The release could not be made, or is out of date or leaks a solution."""

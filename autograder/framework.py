@@ -11,6 +11,9 @@ Every part ends with one of three outcomes: ``passed``; ``failed`` (the student'
 at fault: a wrong answer, an exception, a hang, a crash); or ``error`` (the grader could not
 grade it: the sandbox did not start, a reference failed). An error earns no points but is
 never the student's zero: every report shows it as such, and it can be regraded alone.
+
+In the student edition of the course a hidden part keeps its name, points and summary but not
+its code: its body raises ``HiddenPart``, and it ends ``hidden``, graded after submission.
 """
 import traceback
 import zlib
@@ -28,6 +31,14 @@ class Fail(Exception):
     """A check found a mistake; the message is the feedback the student reads."""
 
 
+class HiddenPart(Exception):
+    """A hidden part whose code this edition of the course does not have: it is graded after
+    submission."""
+
+
+HIDDEN_MESSAGE = "hidden: graded after submission"
+
+
 @dataclass(frozen=True)
 class Part:
     name: str
@@ -37,7 +48,7 @@ class Part:
     run: Callable
 
 
-OUTCOMES = ("passed", "failed", "error")
+OUTCOMES = ("passed", "failed", "error", "hidden")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,11 @@ class Result:
     @property
     def grader_error(self):
         return self.outcome == "error"
+
+    @property
+    def hidden(self):
+        """A hidden part of the student edition, graded after submission."""
+        return self.outcome == "hidden"
 
 
 @dataclass
@@ -130,6 +146,8 @@ def run_part(part, student, ref, seed=0):
     context = Context(student, ref, np.random.default_rng(part_seed(part.name, seed)))
     try:
         part.run(context)
+    except HiddenPart:
+        return Result(part.name, 0, part.points, False, HIDDEN_MESSAGE, "hidden")
     except Fail as fail:
         return failed(part, str(fail))
     except StudentError as error:

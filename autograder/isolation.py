@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.errors import GraderError
-from autograder.layout import REPO
+from autograder.layout import IS_CHECKOUT, REPO
 
 LEVELS = ("bwrap", "rlimits", "process")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -138,7 +138,9 @@ def bubblewrap_prefix(workdir, hidden_paths=()):
     """The ``bwrap ...`` arguments that confine a command to ``workdir``."""
     args = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
-    for path in sorted({Path(p).resolve() for p in (REPO, *hidden_paths)}):
+    # The checkout holds the solutions and the gradebook; an installed wheel has no checkout.
+    course = (REPO,) if IS_CHECKOUT else ()
+    for path in sorted({Path(p).resolve() for p in (*course, *hidden_paths)}):
         if path.is_dir():
             args += ["--tmpfs", str(path)]
     # What the child needs to start Python and the sandbox module, read-only.

@@ -1,10 +1,23 @@
-"""Where the course's parts live, and which minidl modules each assignment adds."""
+"""Where the course's parts live, and which minidl modules each assignment adds.
+
+In a checkout of the course (installed with ``pip install -e .``) everything lies in the
+repository. An installed wheel has no repository: it carries the released assignments as the
+data folder ``autograder/releases`` (see pyproject.toml), and no solutions.
+"""
+import importlib.resources
+import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# A checkout of the course, full or a student edition; not so for the site-packages folder
+# that holds an installed wheel.
+IS_CHECKOUT = (REPO / "pyproject.toml").is_file()
 SOLUTIONS = REPO / "solutions"
-ASSIGNMENTS = REPO / "assignments"
+INSTALLED_RELEASES = Path(str(importlib.resources.files("autograder") / "releases"))
+ASSIGNMENTS = INSTALLED_RELEASES if INSTALLED_RELEASES.is_dir() else REPO / "assignments"
 REFERENCE_MINIDL = SOLUTIONS / "minidl"
+# The student edition leaves out the release tooling, with the solutions and hidden checks.
+STUDENT_EDITION = not (Path(__file__).resolve().parent / "release.py").is_file()
 
 # In course order. A release of an assignment ships its own modules as stubs and
 # the modules of every earlier assignment complete, so nobody is blocked by an
@@ -35,3 +48,20 @@ def minidl_modules(assignment_id):
             return tuple(earlier), modules
         earlier.extend(modules)
     raise AssertionError("unreachable")
+
+
+def fetch(assignment_id, to=None):
+    """Copy the release of ``assignment_id`` into the folder ``to`` (default: the current
+    directory) and return the copy; an existing folder is never overwritten."""
+    check_assignment_id(assignment_id)
+    source = ASSIGNMENTS / assignment_id
+    if not source.is_dir():
+        raise ValueError(f"{assignment_id} is not in this copy of the course ({ASSIGNMENTS})")
+    target = Path(to if to is not None else Path.cwd()) / assignment_id
+    if target.exists():
+        raise ValueError(f"{target} already exists: your work there is left as it is; give "
+                         "another folder with --to DIR")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return target

@@ -1,7 +1,8 @@
 """Grade cells in assignment notebooks: ``check = Checker("a1_linear")``, then ``check("part")``.
 
 A passing part prints one line; a failing part raises AssertionError with the
-feedback, which is how nbgrader sees a failed grade cell. In a notebook the
+feedback, which is how nbgrader sees a failed grade cell. A hidden part of the student
+edition prints that it is graded after submission and fails nothing. In a notebook the
 student's ``minidl`` runs in the kernel itself (``autograder check`` runs the
 same parts with the code isolated in a child process).
 """
@@ -20,6 +21,11 @@ class Checker:
     def __call__(self, name):
         part = self.assignment.get(name)
         result = run_part(part, InProcessStudent(), self.ref, self.seed)
+        if result.hidden:
+            worth = f"{result.max_points} point{'' if result.max_points == 1 else 's'}"
+            print(f"HIDDEN {name} ({worth}): {part.summary} This part is graded after "
+                  "submission: its check is not in your copy of the course.")
+            return
         points = f"{result.points}/{result.max_points} points, PyTorch on {self.ref.device_name}"
         if not result.passed:
             raise AssertionError(f"{name}: {result.message} ({points})")

@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.errors import ReleaseError
 from autograder.layout import (
     ASSIGNMENT_MODULES,
     ASSIGNMENTS,
@@ -38,10 +39,6 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 DEFINITION = re.compile(r"^(\s*)(?:def|class)\s+(\w+)")
-
-
-class ReleaseError(Exception):
-    """The release could not be made, or is out of date or leaks a solution."""
 
 
 # ------------------------------------------------------------------ solution regions in .py files
@@ -148,9 +145,17 @@ def _nbgrader(*args):
     return done
 
 
+def require_solutions():
+    """ReleaseError unless solutions/ is here: an installed wheel or a student edition has none."""
+    if not SOLUTIONS.is_dir():
+        raise ReleaseError(f"{SOLUTIONS} is missing: releases are made in the full course "
+                           "repository, which holds solutions/")
+
+
 def generate(assignment_id, release_root, db_url=None):
     """Generate ``release_root/assignment_id`` from solutions/ with nbgrader, plus minidl."""
     check_assignment_id(assignment_id)
+    require_solutions()
     args = ["generate_assignment", assignment_id, "--force",
             f"--CourseDirectory.release_directory={release_root}"]
     if db_url:
@@ -290,6 +295,7 @@ def write_solved(assignment_id, out):
     (markers removed), and the solved ``minidl``.
     """
     check_assignment_id(assignment_id)
+    require_solutions()
     released = ASSIGNMENTS / assignment_id
     if not released.is_dir():
         raise ReleaseError(f"{released} is missing: run `autograder release {assignment_id}`")
