@@ -25,7 +25,6 @@ from traitlets import Unicode
 
 from autograder.errors import GraderError
 from autograder.layout import ASSIGNMENTS
-from autograder.release import ReleaseError, _nbgrader
 
 # nbgrader's name for the course (nbgrader_config.py): the exchange keeps the course's files
 # under it, and the gradebook files its assignments under it.
@@ -142,6 +141,8 @@ def autograde(db_url, assignment_id, reports, folders, course_root):
     scores into the gradebook, from ``reports`` ({student: Report}) and ``folders``
     ({student: submission folder}); the assignment is registered from the release first if
     the gradebook lacks it."""
+    from autograder.release import ReleaseError, _nbgrader  # the full course's tooling
+
     # nbgrader's add_submission triggers SQLAlchemy autoflush warnings of its own; harmless.
     warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     put_commands_on_path()

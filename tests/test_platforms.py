@@ -443,7 +443,8 @@ def test_a_hanging_class_pays_the_reference_derived_limit(tmp_path, solved_a1):
         "so it is not called again: look for an endless loop or a very slow one")
 
 
-def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report, tmp_path):
+def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report, solved_a1,
+                                                                  tmp_path):
     from nbgrader.api import Gradebook
 
     from autograder.classroom import write_gradebook
@@ -451,7 +452,10 @@ def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report,
 
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     generate("a1_linear", tmp_path / "release", db_url=db_url)
-    write_gradebook(db_url, "a1_linear", reports_with_a_grader_error(solved_report))
+    submitted = tmp_path / "submitted"
+    for student in ("alice", "bob"):
+        shutil.copytree(solved_a1, submitted / student / "a1_linear")
+    write_gradebook(db_url, "a1_linear", reports_with_a_grader_error(solved_report), submitted)
     with Gradebook(db_url) as gradebook:
         errored = gradebook.find_grade("softmax-value", "a1_linear", "a1_linear", "bob")
         assert errored.auto_score is None and errored.needs_manual_grade
@@ -459,3 +463,8 @@ def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report,
         assert graded.auto_score == 1 and not graded.needs_manual_grade
         assert gradebook.find_grade("softmax-value", "a1_linear", "a1_linear",
                                     "alice").auto_score == 1
+    notebook = json.loads((tmp_path / "autograded" / "bob" / "a1_linear" / "a1_linear.ipynb")
+                          .read_text())
+    [output] = next(cell["outputs"] for cell in notebook["cells"]
+                    if cell["metadata"].get("nbgrader", {}).get("grade_id") == "softmax-value")
+    assert "".join(output["text"]).startswith("NOT GRADED softmax.value: the grader failed")
