@@ -37,8 +37,8 @@ TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 # needed to grade the minidl modules.
 REQUIREMENTS = ("numpy>=1.26", "tqdm>=4.66", "scikit-learn>=1.3")
 COURSE_FILES = ("course/__init__.py", "course/datasets.py")  # the digits data of some checks
-# Gradescope's default time limit for one submission is 10 minutes; the grading budget
-# stays below it, so the results are always written.
+# Wall time of one upload's grading; the assignment's timeout on Gradescope must be longer,
+# so that results.json is always written.
 DEFAULT_BUDGET = 480.0
 
 SETUP_SH = """#!/usr/bin/env bash
