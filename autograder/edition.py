@@ -17,7 +17,7 @@ from string import Template
 
 from autograder.errors import ReleaseError
 from autograder.layout import ASSIGNMENT_MODULES, ASSIGNMENTS, REPO, check_assignment_id
-from autograder.release import find_leaks, secret_lines
+from autograder.release import find_leaks, require_solutions, secret_lines
 
 PACKAGE = Path(__file__).resolve().parent
 # The modules of the full course only: they need solutions/ or the hidden checks.
@@ -221,6 +221,7 @@ def edition_problems(out, assignment_ids):
 
 def write_edition(assignment_ids, out):
     """Write the student edition with ``assignment_ids`` (in course order) to ``out``."""
+    require_solutions()  # the full course: the search for leaks reads the solutions
     named = {check_assignment_id(assignment_id) for assignment_id in assignment_ids}
     assignment_ids = [assignment_id for assignment_id in ASSIGNMENT_MODULES
                       if assignment_id in named]
