@@ -183,8 +183,8 @@ def test_four_written_questions_graded_by_hand(assignment_id):
         assert answer["grade_id"] == question["grade_id"] + "-answer" and answer["points"] > 0
 
 
-EXERCISE_LECTURES = ["01_linear_classifiers", "03_backpropagation", "05_initialization",
-                     "06_normalization", "07_optimization"]
+EXERCISE_LECTURES = ["01_linear_classifiers", "02_losses", "03_backpropagation",
+                     "05_initialization", "06_normalization", "07_optimization"]
 
 
 @pytest.mark.parametrize("name", EXERCISE_LECTURES)
