@@ -48,7 +48,19 @@ def test_committed_notebooks_have_no_outputs():
                 assert cell["outputs"] == [] and cell["execution_count"] is None, name
 
 
-@pytest.mark.parametrize("command", [[], ["release"], ["check"], ["grade"]])
+def subcommands():
+    from autograder.cli import build_parser
+
+    action = next(a for a in build_parser()._actions if a.dest == "command")
+    return list(action.choices)
+
+
+def test_the_commands_of_the_specification_exist():
+    assert set(subcommands()) >= {"release", "check", "grade", "edition", "fetch", "status",
+                                  "gradescope", "similarity"}
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in subcommands())])
 def test_every_command_has_help(command):
     done = subprocess.run(["autograder", *command, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "usage: autograder" in done.stdout
