@@ -1,33 +1,41 @@
-"""One training step of an MLP 784-256-10 on a batch of 256 (forward, backward, SGD update):
-the reference minidl (functional layers of a2_backprop), PyTorch on the CPU, and plain
-numpy written by hand, in float32 and float64. Target: minidl within 1.10x of PyTorch.
+"""One training step of an MLP 784-256-10 on a batch of 256 (forward, backward, SGD update),
+in float64 and float32, minidl against PyTorch on the CPU, timed side by side (in turns).
 
-Where minidl's extra time goes (profiled stage by stage against the numpy version):
-`linear_backward` returns `dx` as the course's API requires, so the first layer computes a
-gradient for the input batch that nobody uses (a 256x256 by 256x784 product, about a third
-of the backward pass); PyTorch and the numpy version skip it because the input needs no
-gradient (the last two columns time PyTorch doing that work too). Every function also
-checks its input for shape, dtype and NaN/inf so that a wrong call fails with a clear
-message, and minidl computes in float64 by design, so its float32 row converts the inputs
-first and pays for float64 arithmetic."""
+1. The a5 model: `minidl.nn.Sequential(Linear, ReLU, Linear)`, `autograd.cross_entropy`
+   and `optim.SGD`, against the same `torch.nn` model, `F.cross_entropy` and
+   `torch.optim.SGD`. Target: at most 1.10x PyTorch.
+2. The functional layers of a2 (`layers.linear_forward` ... `linear_backward`,
+   `linear.softmax_loss`, and the update written out). `linear_backward` returns `dx`, the
+   gradient of the input batch, as the course's API does, so it is compared with PyTorch
+   doing that work too (the input with `requires_grad`). Target: at most 1.10x that.
+   PyTorch without the input's gradient, and plain numpy written by hand, are shown for
+   reference.
+
+Both libraries spend most of the step in the same five matrix products (two forward, three
+backward, the input's gradient skipped), so the ratios measure what each adds around them:
+minidl records its graph in Python, checks every input for shape, dtype and NaN, and
+allocates new arrays where PyTorch reuses buffers."""
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from timing import median_seconds
+from timing import interleaved_medians
 
 from autograder.layout import SOLUTIONS
 
 sys.path.insert(0, str(SOLUTIONS))
-from minidl import layers, linear  # noqa: E402  (the reference library)
+from minidl import layers, linear, nn, optim  # noqa: E402  (the reference library)
+from minidl.autograd import cross_entropy  # noqa: E402
 
 SIZES = (784, 256, 10)
 BATCH = 256
 LR = 0.01
+DTYPES = (np.float64, np.float32)
 
 
 def problem(dtype, seed=0):
+    """A batch, its labels, and the weights of both layers (``x @ W + b`` layout)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((BATCH, SIZES[0])).astype(dtype)
     y = rng.integers(0, SIZES[2], BATCH)
@@ -40,7 +48,58 @@ def problem(dtype, seed=0):
     return X, y, params
 
 
-def minidl_step(X, y, params):
+# ---------------------------------------------------------------- the a5 model
+
+
+def minidl_module_stepper(X, y, params):
+    model = nn.Sequential(nn.Linear(*SIZES[:2]), nn.ReLU(), nn.Linear(*SIZES[1:]))
+    model.load_state_dict({"0.weight": params["W1"], "0.bias": params["b1"],
+                           "2.weight": params["W2"], "2.bias": params["b2"]})
+    optimizer = optim.SGD(model.parameters(), lr=LR)
+
+    def step():
+        loss = cross_entropy(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step, model
+
+
+def torch_stepper(X, y, params, input_gradient=False):
+    """PyTorch's step; with ``input_gradient`` it also computes the gradient of the input
+    batch, the same work as minidl's ``linear_backward``."""
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    model = torch.nn.Sequential(torch.nn.Linear(*SIZES[:2]), torch.nn.ReLU(),
+                                torch.nn.Linear(*SIZES[1:])).to(dtype)
+    with torch.no_grad():
+        for layer, name in ((model[0], "1"), (model[2], "2")):
+            layer.weight.copy_(torch.from_numpy(params[f"W{name}"].T))
+            layer.bias.copy_(torch.from_numpy(params[f"b{name}"]))
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    inputs, targets = torch.from_numpy(X).requires_grad_(input_gradient), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs), targets).backward()
+        optimizer.step()
+
+    return step, model
+
+
+def same_training(minidl_model, torch_model, dtype):
+    """Both models took the same steps: their weights agree to the dtype's precision."""
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    for ours, theirs in ((minidl_model[0].weight, torch_model[0].weight),
+                         (minidl_model[2].weight, torch_model[2].weight)):
+        assert ours.data.dtype == dtype
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy().T, rtol=rtol, atol=rtol)
+
+
+# ---------------------------------------------------------------- functional layers
+
+
+def functional_step(X, y, params):
     hidden, cache1 = layers.linear_forward(X, params["W1"], params["b1"])
     activated, cache_relu = layers.relu_forward(hidden)
     scores, cache2 = layers.linear_forward(activated, params["W2"], params["b2"])
@@ -74,43 +133,42 @@ def stepper(step, X, y, params):
     return lambda: step(X, y, params)
 
 
-def torch_stepper(X, y, params, input_gradient=False):
-    """PyTorch's step; with ``input_gradient`` it also computes the gradient of the input
-    batch, the same work as minidl's ``linear_backward``."""
-    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
-    model = torch.nn.Sequential(torch.nn.Linear(*SIZES[:2]), torch.nn.ReLU(),
-                                torch.nn.Linear(*SIZES[1:])).to(dtype)
-    with torch.no_grad():
-        model[0].weight.copy_(torch.from_numpy(params["W1"].T))
-        model[2].weight.copy_(torch.from_numpy(params["W2"].T))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    inputs, targets = torch.from_numpy(X).requires_grad_(input_gradient), torch.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad()
-        F.cross_entropy(model(inputs), targets).backward()
-        optimizer.step()
-
-    return step
+# ---------------------------------------------------------------- the run
 
 
 def run(quick, progress):
-    repeats = 5 if quick else 100
-    lines = ["| dtype | minidl (ms) | PyTorch (ms) | numpy (ms) | minidl / PyTorch | target "
-             "| PyTorch with the input's gradient (ms) | minidl / that |",
-             "|---|---|---|---|---|---|---|---|"]
-    for dtype in (np.float32, np.float64):
-        minidl_ms = 1e3 * median_seconds(stepper(minidl_step, *problem(dtype)), repeats)
-        numpy_ms = 1e3 * median_seconds(stepper(numpy_step, *problem(dtype)), repeats)
-        torch_ms = 1e3 * median_seconds(torch_stepper(*problem(dtype)), repeats)
-        same_work_ms = 1e3 * median_seconds(
-            torch_stepper(*problem(dtype), input_gradient=True), repeats)
-        lines.append(f"| {np.dtype(dtype).name} | {minidl_ms:.2f} | {torch_ms:.2f} | "
-                     f"{numpy_ms:.2f} | {minidl_ms / torch_ms:.2f} | <= 1.10 | "
-                     f"{same_work_ms:.2f} | {minidl_ms / same_work_ms:.2f} |")
+    repeats = 5 if quick else 200
+    module_rows, functional_rows = [], []
+    for dtype in DTYPES:
+        name = np.dtype(dtype).name
+        minidl_step, minidl_model = minidl_module_stepper(*problem(dtype))
+        torch_step, torch_model = torch_stepper(*problem(dtype))
+        times = interleaved_medians({"minidl": minidl_step, "torch": torch_step}, repeats)
+        same_training(minidl_model, torch_model, dtype)
+        module_rows.append(f"| {name} | {1e3 * times['minidl']:.2f} | "
+                           f"{1e3 * times['torch']:.2f} | "
+                           f"{times['minidl'] / times['torch']:.2f} | <= 1.10 |")
         progress()
-    return lines
+        times = interleaved_medians({
+            "minidl": stepper(functional_step, *problem(dtype)),
+            "same work": torch_stepper(*problem(dtype), input_gradient=True)[0],
+            "torch": torch_stepper(*problem(dtype))[0],
+            "numpy": stepper(numpy_step, *problem(dtype)),
+        }, repeats)
+        functional_rows.append(
+            f"| {name} | {1e3 * times['minidl']:.2f} | {1e3 * times['same work']:.2f} | "
+            f"{times['minidl'] / times['same work']:.2f} | <= 1.10 | "
+            f"{1e3 * times['torch']:.2f} | {1e3 * times['numpy']:.2f} |")
+        progress()
+    return [f"Medians of {repeats} steps of each, timed in turns.", "",
+            "### The a5 model: `nn.Sequential` + `cross_entropy` + `optim.SGD`", "",
+            "| dtype | minidl (ms) | PyTorch (ms) | minidl / PyTorch | target |",
+            "|---|---|---|---|---|", *module_rows, "",
+            "### Functional layers (a2), with the input's gradient", "",
+            "| dtype | minidl (ms) | PyTorch, same work (ms) | minidl / PyTorch | target "
+            "| PyTorch without the input's gradient (ms) | numpy by hand (ms) |",
+            "|---|---|---|---|---|---|---|", *functional_rows]
 
 
 def steps(quick):
-    return 2
+    return 2 * len(DTYPES)
