@@ -147,6 +147,16 @@ def autograde(db_url, assignment_id, reports, folders, course_root):
     warnings.filterwarnings("ignore", category=SAWarning, module="nbgrader")
     put_commands_on_path()
     register_release(db_url, assignment_id)
+    notebooks = [path.name for path in (ASSIGNMENTS / assignment_id).glob("*.ipynb")]
+    without = [student for student in reports
+               if not any((Path(folders[student]) / name).is_file() for name in notebooks)]
+    if without:
+        # nbgrader records nothing for a submission without a notebook.
+        print(f"warning: no notebook in the submissions of {', '.join(without)}: their "
+              "scores are in --csv and --results, not in the gradebook", file=sys.stderr)
+    reports = {student: report for student, report in reports.items() if student not in without}
+    if not reports:
+        return
     with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as scratch:
         results, submitted = Path(scratch) / "results", Path(scratch) / "submitted"
         results.mkdir()

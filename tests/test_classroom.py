@@ -1,7 +1,10 @@
 """`autograder grade`: a whole class in parallel, each submission isolated, nothing lost."""
 import csv
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,13 +122,17 @@ def test_bad_shard_is_refused(class_folder):
 def test_scores_reach_the_nbgrader_gradebook_and_keep_manual_grades(class_folder, tmp_path):
     from nbgrader.api import Gradebook
 
-    from autograder.release import generate
-
+    # A fresh clone, graded as cron would: no gradebook yet (the assignment is recorded from
+    # the committed release), the script run by its full path, its environment not on PATH.
+    bin_folder = Path(sys.executable).parent
+    env = dict(os.environ, PATH=os.pathsep.join(
+        part for part in os.environ["PATH"].split(os.pathsep)
+        if part and Path(part).resolve() != bin_folder.resolve()))
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    generate("a1_linear", tmp_path / "release", db_url=db_url)  # as `autograder release` does
-    command = ["autograder", "grade", "a1_linear", "--submissions", str(class_folder),
-               "--gradebook", db_url, "--device", "cpu"]
-    assert subprocess.run(command, capture_output=True).returncode == 0
+    command = [str(bin_folder / "autograder"), "grade", "a1_linear", "--submissions",
+               str(class_folder), "--gradebook", db_url, "--device", "cpu"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
     with Gradebook(db_url) as gradebook:
         submission = gradebook.find_submission("a1_linear", "carol")
         assert submission.score == 30
@@ -133,7 +140,7 @@ def test_scores_reach_the_nbgrader_gradebook_and_keep_manual_grades(class_folder
         assert written.needs_manual_grade
         written.manual_score = 2  # a TA grades a written answer in the formgrader
         gradebook.db.commit()
-    assert subprocess.run(command, capture_output=True).returncode == 0  # regrade
+    assert subprocess.run(command, capture_output=True, env=env).returncode == 0  # regrade
     with Gradebook(db_url) as gradebook:
         assert gradebook.find_submission("a1_linear", "carol").score == 32
         assert {s.student.id: s.score for s in gradebook.find_assignment("a1_linear").submissions
