@@ -22,7 +22,7 @@ from autograder.release import find_leaks, require_solutions, secret_lines
 PACKAGE = Path(__file__).resolve().parent
 # The modules of the full course only: they need solutions/ or the hidden checks.
 LEFT_OUT = ("release.py", "edition.py", "student_readme.md", "nbgrader_config.py",
-            "similarity.py", "gradescope.py")
+            "similarity.py", "gradescope.py", "gradebook.py", "export.py")
 IGNORED = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
 HIDDEN_IMPORT = "from autograder.framework import HiddenPart\n"
 KEPT_NAMES = {"ASSIGNMENT", "part"}  # what checks.load and the decorators use
