@@ -184,7 +184,8 @@ def test_four_written_questions_graded_by_hand(assignment_id):
 
 
 EXERCISE_LECTURES = ["01_linear_classifiers", "02_losses", "03_backpropagation",
-                     "05_initialization", "06_normalization", "07_optimization"]
+                     "04_automatic_differentiation", "05_initialization", "06_normalization",
+                     "07_optimization"]
 
 
 @pytest.mark.parametrize("name", EXERCISE_LECTURES)
