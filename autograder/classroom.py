@@ -230,15 +230,20 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
     return _grade_in_pool(job, submissions, jobs, progress, children_before)
 
 
-def check_in_worker(assignment_id, folder, device="auto", seed=0, limits=None,
+def check_one(assignment_id, folder, device="auto", seed=0, limits=None,
                     isolation_level=None, progress=False):
-    """Grade one submission as ``autograder check`` does, from a worker process, so that
-    code which kills its parent or the grader's processes costs its part and no more."""
+    """Grade one submission as ``autograder check`` does. Below the bwrap level the student's
+    code can signal this process, so it is graded from a worker process: code that kills its
+    parent or the grader's processes costs its part and no more. At the bwrap level it sees
+    no other process, and is graded from here (a worker would only cost start-up time)."""
     limits = limits or Limits()
     isolation_level = isolation_level or choose("auto")
     become_subreaper()
     children_before = set(children(os.getpid()))
     isolation_name = preflight_sandbox(isolation_level, limits)
+    if isolation_level.level == "bwrap":
+        return check_submission(assignment_id, folder, device=device, seed=seed, limits=limits,
+                                progress=progress, isolation_level=isolation_level)
     job = ClassJob(assignment_id, device, seed, limits, (), isolation_level, isolation_name,
                    None, uuid.uuid4().hex)
     return _grade_in_pool(job, {"submission": Path(folder)}, 1, progress,

@@ -46,15 +46,15 @@ def choose_isolation(args):
 
 
 def check_command(args):
-    from autograder.classroom import check_in_worker
+    from autograder.classroom import check_one
     from autograder.student import Limits
 
     submission = Path(args.submission or ASSIGNMENTS / args.assignment)
     if not submission.is_dir():
         raise ValueError(f"submission folder {submission} does not exist")
-    report = check_in_worker(args.assignment, submission, device=args.device, seed=args.seed,
-                             limits=Limits(budget_seconds=args.budget),
-                             isolation_level=choose_isolation(args))
+    report = check_one(args.assignment, submission, device=args.device, seed=args.seed,
+                       limits=Limits(budget_seconds=args.budget),
+                       isolation_level=choose_isolation(args), progress=not args.json)
     print(report.to_json() if args.json else report.to_table())
     if report.errors:
         return 2

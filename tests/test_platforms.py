@@ -468,3 +468,18 @@ def test_the_gradebook_leaves_a_grader_error_unscored_and_flagged(solved_report,
     [output] = next(cell["outputs"] for cell in notebook["cells"]
                     if cell["metadata"].get("nbgrader", {}).get("grade_id") == "softmax-value")
     assert "".join(output["text"]).startswith("NOT GRADED softmax.value: the grader failed")
+
+
+def test_check_survives_code_that_kills_its_parent(tmp_path, solved_a1):
+    folder = copy_solved(solved_a1, tmp_path / "killer", """
+        def softmax(scores):
+            import os, signal
+            os.kill(os.getppid(), signal.SIGKILL)
+        """)
+    done = autograder_cli("check", "a1_linear", "--submission", str(folder), "--device", "cpu",
+                          "--isolation", "rlimits", "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    failed = {c["name"]: c["message"] for c in report["checks"] if c["outcome"] != "passed"}
+    assert set(failed) == {"softmax.value", "softmax.stability", "LinearClassifier.predict"}
+    assert all("stopped the grader's own process" in message for message in failed.values())
