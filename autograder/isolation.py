@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -140,12 +141,25 @@ def bubblewrap_prefix(workdir, hidden_paths=()):
             "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     # The checkout holds the solutions and the gradebook; an installed wheel has no checkout.
     course = (REPO,) if IS_CHECKOUT else ()
-    for path in sorted({Path(p).resolve() for p in (*course, *hidden_paths)}):
+    hidden = sorted({Path(p).resolve() for p in (*course, *hidden_paths)})
+    for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]
-    # What the child needs to start Python and the sandbox module, read-only.
-    for needed in (Path(sys.prefix).resolve(), Path(__file__).resolve().parent):
-        args += ["--ro-bind", str(needed), str(needed)]
+    # What the child needs to start Python and the sandbox module, read-only: the
+    # environment, and every folder on this process's path (packages a .pth file adds)
+    # that is not one of those hidden.
+    needed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(__file__).resolve().parent}
+    # A folder that holds a hidden one, or the temporary folder (other sandboxes' copies),
+    # would show them again.
+    covers = (*hidden, Path(tempfile.gettempdir()).resolve())
+    for entry in sys.path:
+        folder = Path(entry or ".").resolve()
+        if folder.is_dir() and not any(folder.is_relative_to(h) for h in hidden) \
+                and not any(c.is_relative_to(folder) for c in covers):
+            needed.add(folder)
+    for folder in sorted(needed):
+        args += ["--ro-bind", str(folder), str(folder)]
     # Mounted after the environment, so these stay empty inside it.
     for folder in hidden_library_folders():
         args += ["--tmpfs", str(folder)]

@@ -1,4 +1,5 @@
-"""The child process that runs a student's code: ``python -I -m autograder.sandbox CONFIG``.
+"""The child process that runs a student's code: ``autograder.sandbox`` run as ``__main__``
+by ``python -I`` (see ``student.SANDBOX_BOOT``), with one argument, CONFIG.
 
 CONFIG is a JSON object: ``submission`` (the private copy to put first on ``sys.path``),
 ``level`` (the isolation level), ``limits`` ({name: value} for the resource limits) and

@@ -58,6 +58,13 @@ class Limits:
         return max(self.floor_seconds, self.reference_factor * reference_seconds)
 
 
+# The child runs this grader's own ``autograder.sandbox``, wherever the grader was imported
+# from (a checkout, a student edition, a bundle), not whatever ``-I`` would find first.
+PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+SANDBOX_BOOT = ("import runpy, sys; sys.path.insert(0, {!r}); "
+                "runpy.run_module('autograder.sandbox', run_name='__main__', alter_sys=True)")
+
+
 def _object_request(target, args, kwargs, set_attrs, calls, get):
     return {
         "op": "object",
@@ -233,7 +240,8 @@ class IsolatedStudent:
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT"):
             if name in os.environ:  # SYSTEMROOT: Windows cannot start Python without it
                 env[name] = os.environ[name]
-        command = [sys.executable, "-I", "-m", "autograder.sandbox", json.dumps(config)]
+        command = [sys.executable, "-I", "-c", SANDBOX_BOOT.format(PACKAGE_PARENT),
+                   json.dumps(config)]
         options = {}
         if os.name == "posix":
             self.process_cap = isolation.ProcessCap(self.limits.processes)

@@ -130,7 +130,7 @@ def test_limits_the_platform_lacks_are_skipped_and_named():
 
 
 MACOS_PYTHON = """#!/bin/sh
-# Python as on macOS: setrlimit(RLIMIT_AS) raises ValueError. Drops "-I -m autograder.sandbox".
+# Python as on macOS: setrlimit(RLIMIT_AS) raises ValueError. Drops "-I -c BOOT" (student.py).
 shift 3
 exec {python} -I -c '
 import resource, runpy, sys
