@@ -185,7 +185,13 @@ def test_four_written_questions_graded_by_hand(assignment_id):
 
 EXERCISE_LECTURES = ["01_linear_classifiers", "02_losses", "03_backpropagation",
                      "04_automatic_differentiation", "05_initialization", "06_normalization",
-                     "07_optimization"]
+                     "07_optimization", "08_generalization", "09_convolutional_networks"]
+# A self-checked exercise asks either for a number, `exercise_N = None` checked by
+# `check_exercise(...)`, or for a function whose body is `raise NotImplementedError`, run
+# against a reference by `self_check(...)`.
+CHECK_CALL = re.compile(r"^(?:check_exercise|self_check)\(", re.MULTILINE)
+EMPTY_ANSWER = re.compile(r"exercise_\d+ = None|def \w+\([^)]*\):\n(?:\s*#.*\n)*"
+                          r"\s*raise NotImplementedError")
 
 
 @pytest.mark.parametrize("name", EXERCISE_LECTURES)
@@ -198,10 +204,17 @@ def test_lecture_ends_with_three_to_six_exercises_some_checked_some_open(name):
                   and re.match(r"\*\*Exercise \d", cell.source)]
     assert 3 <= len(statements) <= 6
     checked = [cell for cell in section if cell.cell_type == "code"
-               and re.search(r"^check_exercise\(", cell.source, re.MULTILINE)]
+               and CHECK_CALL.search(cell.source)]
     opened = [cell for cell in statements if "(open)" in cell.source]
     assert checked and opened and len(checked) + len(opened) == len(statements)
     # An answer is never one click away: the student's cell starts empty.
     answers = [cell for cell in section if cell.cell_type == "code"
-               and re.match(r"exercise_\d+ = None", cell.source)]
+               and EMPTY_ANSWER.match(cell.source)]
     assert len(answers) == len(checked)
+
+
+def test_an_empty_answer_is_told_from_a_written_one():
+    assert EMPTY_ANSWER.match("exercise_2 = None  # the length of the second step")
+    assert EMPTY_ANSWER.match("def size(n, k):\n    # why\n    raise NotImplementedError('x')")
+    assert not EMPTY_ANSWER.match("exercise_2 = 0.5")
+    assert not EMPTY_ANSWER.match("def size(n, k):\n    return n - k + 1")
