@@ -87,9 +87,9 @@ def hinge_loss_naive(scores, y, margin=1.0):
     """Multiclass hinge (SVM) loss and its gradient, computed with explicit loops.
 
     ``loss = (1/N) * sum_i sum_{j != y_i} max(0, s[i, j] - s[i, y_i] + margin)``.
-    Each term that is positive adds +1/N to ``dscores[i, j]`` and -1/N to
-    ``dscores[i, y_i]``. A term exactly at the kink (equal to 0) contributes no
-    gradient, as in PyTorch.
+    ``dscores`` is its gradient: derive it term by term (the notebook asks for the numbers of
+    a small case first). A term exactly at the kink (equal to 0) contributes no gradient, as
+    in PyTorch.
 
     Returns
     -------

@@ -152,7 +152,8 @@ def sigmoid_forward(x):
 
 
 def sigmoid_backward(dout, cache):
-    """Backward pass of ``sigmoid_forward``: ``dx = dout * s * (1 - s)`` with ``s = sigmoid(x)``.
+    """Backward pass of ``sigmoid_forward``: ``dx`` is ``dout`` times the sigmoid's derivative
+    at ``x``, which can be written with ``s = sigmoid(x)`` alone (derive it).
 
     Returns
     -------
@@ -179,7 +180,8 @@ def tanh_forward(x):
 
 
 def tanh_backward(dout, cache):
-    """Backward pass of ``tanh_forward``: ``dx = dout * (1 - tanh(x)**2)``.
+    """Backward pass of ``tanh_forward``: ``dx`` is ``dout`` times tanh's derivative at ``x``,
+    which can be written with ``tanh(x)`` alone (derive it).
 
     Returns
     -------
@@ -434,15 +436,10 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 def batchnorm_backward(dout, cache):
     """Gradients of batch normalization: ``(dx, dgamma, dbeta)``.
 
-    ``dbeta = sum_i dout_i`` and ``dgamma = sum_i dout_i * x_hat_i`` (sums over the batch).
-    In train mode ``mu`` and ``var`` depend on every sample, so ``dx`` has three terms: the
-    direct path through ``x_i``, and the paths through the mean and the variance. With
-    ``g = dout * gamma`` they add up to::
-
-        dx = inv_std / N * (N * g - sum(g) - x_hat * sum(g * x_hat))
-
-    (sums over the batch axis, ``inv_std = 1 / sqrt(var + eps)``). In eval mode the
-    statistics are constants and ``dx = g * inv_std``.
+    In train mode ``mu`` and ``var`` depend on every sample, so ``dx`` collects three paths:
+    the direct one through ``x_i``, and those through the mean and the variance (derive
+    them; the notebook works a small case first). In eval mode the statistics are
+    constants.
     PyTorch: the autograd gradient of ``F.batch_norm``.
     """
     dout = as_float_array("dout", dout)
