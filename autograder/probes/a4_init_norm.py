@@ -159,16 +159,6 @@ def forward_error(spec, x, mode="train"):
     return ["", ""]
 
 
-def initial_state(spec, rng):
-    """The state of a freshly built module (Linear layers drawn with ``rng``), by walking."""
-    nn = _nn()
-    module = build(spec) if spec[0] != "Linear" else nn.Linear(spec[1], spec[2], rng=rng,
-                                                               **spec[3])
-    state = {name: p.data.copy() for name, p in walk_parameters(module).items()}
-    state.update({name: np.array(b) for name, b in walk_buffers(module).items()})
-    return state
-
-
 def linear_draws(in_features, out_features, seeds):
     """The initial weight and bias of ``Linear(in, out, rng=seed)`` for each seed, read
     from the attributes; with a seed of -1, ``rng=None``."""
