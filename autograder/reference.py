@@ -24,11 +24,13 @@ class Reference:
     """Converts between numpy and float64 torch tensors on the chosen device."""
 
     def __init__(self, preference="auto"):
-        # TF32 would silently round float32 matmuls on Ampere and later GPUs; the
-        # references are float64, but keep every path exact.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
         self.device = select_device(preference)
+        if self.device.type == "cuda":
+            # TF32 would silently round float32 matmuls on Ampere and later GPUs; the
+            # references are float64, but keep every path exact. (Only CUDA reads these
+            # flags, so a CPU reference changes no global state.)
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
 
     @property
     def device_name(self):

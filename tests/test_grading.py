@@ -251,3 +251,20 @@ sys.stdout.buffer.write(pickle.dumps(a2_backprop.torch_linear(Reference("cpu"), 
     assert done.returncode == 0, done.stderr.decode()
     for got, want in zip(pickle.loads(done.stdout), expected, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_importing_the_checks_changes_no_global_torch_state():
+    code = """
+import torch
+before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+          torch.get_default_dtype(), torch.is_grad_enabled())
+from autograder import checks
+from autograder.layout import ASSIGNMENT_MODULES
+for assignment_id in ASSIGNMENT_MODULES:
+    checks.load(assignment_id)
+after = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+         torch.get_default_dtype(), torch.is_grad_enabled())
+assert before == after, (before, after)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
