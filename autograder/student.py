@@ -122,26 +122,41 @@ class _Channel:
         self.lines = queue.Queue()
         self.stderr_tail = b""
         threading.Thread(target=self._read_replies, args=(process.stdout,), daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True).start()
+        self.stderr_reader = threading.Thread(target=self._read_stderr, args=(process.stderr,),
+                                              daemon=True)
+        self.stderr_reader.start()
 
     def _read_replies(self, stream):
-        pending = b""
+        pending = bytearray()  # grows in place: a reply of many megabytes is not recopied
         while True:
-            chunk = stream.read1(1 << 20)
+            try:
+                chunk = stream.read1(1 << 20)
+            except (OSError, ValueError):
+                chunk = b""  # the grader closed the pipe as it stopped the process
             if not chunk:
                 self.lines.put(self.EOF)
                 return
+            searched = len(pending)
             pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                self.lines.put(line + b"\n")
+            while (end := pending.find(b"\n", searched)) >= 0:
+                self.lines.put(bytes(pending[:end + 1]))
+                del pending[:end + 1]
+                searched = 0
             if len(pending) > wire.MAX_MESSAGE_BYTES:
                 self.lines.put(self.OVERFLOW)
                 return
 
     def _read_stderr(self, stream):
-        while chunk := stream.read1(1 << 16):
-            self.stderr_tail = (self.stderr_tail + chunk)[-4000:]
+        try:
+            while chunk := stream.read1(1 << 16):
+                self.stderr_tail = (self.stderr_tail + chunk)[-4000:]
+        except (OSError, ValueError):
+            pass  # the grader closed the pipe as it stopped the process
+
+    def said(self):
+        """What the child wrote to stderr, once it has closed it (or after 5 s)."""
+        self.stderr_reader.join(timeout=5)
+        return self.stderr_tail.decode(errors="replace").strip()
 
     def next(self, deadline):
         """The next line, EOF, OVERFLOW, or None when the deadline passes first."""
@@ -320,9 +335,9 @@ class IsolatedStudent:
         line = self.channel.next(deadline)
         if line is None or line in (_Channel.EOF, _Channel.OVERFLOW):
             if starting:
-                said = self.channel.stderr_tail.decode(errors="replace").strip()
                 exit_text = self._describe_exit() if line is _Channel.EOF else (
                     f"no sign of life within {self.limits.start_seconds:g} s")
+                said = self.channel.said()
                 self._stop()
                 raise GraderError(f"the sandbox did not start ({self.isolation.level}): "
                                   f"{exit_text}" + (f"; it said: {said[-600:]}" if said else ""))
