@@ -126,18 +126,18 @@ class ClassGrading:
         self.parts = checks.load(job.assignment_id).parts
         self.results = {student: {} for student in submissions}
         self.notes = {}
+        # Numbered, not named: a student folder's name may be anything.
+        self.progress_files = {student: self.progress_dir / f"{number}.jsonl"
+                               for number, student in enumerate(submissions)}
+        self.device_name = Reference(job.device).device_name
 
     def _pool(self, workers):
         return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                    initializer=_start_worker, initargs=(cache_snapshot(),))
 
-    def _progress_file(self, student):
-        """Where the workers record the student's results (numbered: names may be odd)."""
-        return self.progress_dir / f"{list(self.submissions).index(student)}.jsonl"
-
     def _submit(self, pool, student, first_part):
         return pool.submit(_grade_in_worker, self.job, student, self.submissions[student],
-                           first_part, self._progress_file(student))
+                           first_part, self.progress_files[student])
 
     def _finished(self, future):
         student, first_part, data = future.result()
@@ -148,7 +148,7 @@ class ClassGrading:
 
     def _read_progress(self, student):
         """Whether the student's grading started; take in the results recorded so far."""
-        path = self._progress_file(student)
+        path = self.progress_files[student]
         if not path.exists():
             return False
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -200,7 +200,7 @@ class ClassGrading:
 
     def _report(self, student):
         results = [self.results[student][index] for index in range(len(self.parts))]
-        return Report(self.job.assignment_id, Reference(self.job.device).device_name, results,
+        return Report(self.job.assignment_id, self.device_name, results,
                       self.job.isolation_name, self.notes.get(student, []))
 
 
@@ -217,11 +217,8 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
     submissions = find_submissions(submissions_dir, assignment_id, shard)
     if students is not None:
         submissions = {student: submissions[student] for student in students}
-    limits = limits or Limits()
-    isolation_level = isolation_level or choose("auto")
-    become_subreaper()
-    children_before = set(children(os.getpid()))
-    isolation_name = preflight_sandbox(isolation_level, limits)
+    limits, isolation_level, isolation_name, children_before = _prepare(limits,
+                                                                        isolation_level)
     reference_seconds = preflight_reference(assignment_id, device, seed, limits,
                                             isolation_level)
     job = ClassJob(assignment_id, device, seed, limits, (Path(submissions_dir).resolve(),),
@@ -230,17 +227,14 @@ def grade_class(assignment_id, submissions_dir, jobs=1, device="auto", seed=0, l
     return _grade_in_pool(job, submissions, jobs, progress, children_before)
 
 
-def check_one(assignment_id, folder, device="auto", seed=0, limits=None,
-                    isolation_level=None, progress=False):
+def check_one(assignment_id, folder, device="auto", seed=0, limits=None, isolation_level=None,
+              progress=False):
     """Grade one submission as ``autograder check`` does. Below the bwrap level the student's
     code can signal this process, so it is graded from a worker process: code that kills its
     parent or the grader's processes costs its part and no more. At the bwrap level it sees
     no other process, and is graded from here (a worker would only cost start-up time)."""
-    limits = limits or Limits()
-    isolation_level = isolation_level or choose("auto")
-    become_subreaper()
-    children_before = set(children(os.getpid()))
-    isolation_name = preflight_sandbox(isolation_level, limits)
+    limits, isolation_level, isolation_name, children_before = _prepare(limits,
+                                                                        isolation_level)
     if isolation_level.level == "bwrap":
         return check_submission(assignment_id, folder, device=device, seed=seed, limits=limits,
                                 progress=progress, isolation_level=isolation_level)
@@ -248,6 +242,17 @@ def check_one(assignment_id, folder, device="auto", seed=0, limits=None,
                    None, uuid.uuid4().hex)
     return _grade_in_pool(job, {"submission": Path(folder)}, 1, progress,
                           children_before)["submission"]
+
+
+def _prepare(limits, isolation_level):
+    """Before grading anything: the defaults, this process made the adopter of orphaned
+    sandbox processes (with the children it has now, which are not theirs), and the
+    preflight of the sandbox at the chosen level, which names it."""
+    limits = limits or Limits()
+    isolation_level = isolation_level or choose("auto")
+    become_subreaper()
+    children_before = set(children(os.getpid()))
+    return limits, isolation_level, preflight_sandbox(isolation_level, limits), children_before
 
 
 def _grade_in_pool(job, submissions, jobs, progress, children_before):
