@@ -261,13 +261,13 @@ def become_subreaper():
             pass
 
 
-def children(pid):
-    """The pids whose parent is ``pid`` (Linux; [] elsewhere)."""
-    found = []
+def _parent_pids():
+    """{pid: parent pid} of every process, read from /proc in one pass (Linux; {} elsewhere)."""
+    parents = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return found
+        return parents
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -276,21 +276,25 @@ def children(pid):
         except OSError:
             continue
         # The command name in parentheses may hold spaces; the parent pid follows it.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+        parents[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    return parents
+
+
+def children(pid):
+    """The pids whose parent is ``pid`` (Linux; [] elsewhere)."""
+    return [child for child, parent in _parent_pids().items() if parent == pid]
 
 
 def kill_tree(pid):
     """Kill ``pid`` and every descendant (found through /proc on Linux), repeating while a
     fork races the kill."""
     for _ in range(50):
+        parents = _parent_pids()
         tree, frontier = [], [pid]
         while frontier:
             current = frontier.pop()
             tree.append(current)
-            frontier.extend(children(current))
+            frontier.extend(child for child, parent in parents.items() if parent == current)
         for member in tree:
             kill(member)
         if not any(_exists(member) for member in tree[1:]):
