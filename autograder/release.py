@@ -11,6 +11,20 @@ A region belongs to the assignment of its module, unless its begin marker names
 another one: ``### BEGIN SOLUTION a4_init_norm`` in ``layers.py`` (an a2 module)
 marks code that students write in a4. Such a region is a stub in every release up
 to its own assignment's and complete after it.
+
+A check part's points, grade id and visibility are declared once, by ``@part(name,
+points=..., visible=...)`` in autograder/checks/ASSIGNMENT. In the solution notebook the
+part's grade cell is a code cell whose source is ``check("<part name>")`` and nothing else,
+marked only by the nbgrader metadata ``{"grade": true}``: no grade id, no points, no
+hidden-test markers (a cell that has them is refused, so they cannot disagree with the part).
+Each part has exactly one grade cell, and the cells follow the order in which the checks
+module declares the parts. Before nbgrader reads the notebook, the release fills each grade
+cell from its part (``fill_grade_cells``): the grade id (the part's name with "-" for "."),
+the points, locked, and for a hidden part the call between ``### BEGIN HIDDEN TESTS`` and
+``### END HIDDEN TESTS`` under a one-line comment made of the part's summary (the first line
+of its docstring), the only trace of the part that students see. nbgrader run by hand on
+solutions/ refuses these cells, which have no grade id: releases are made by
+``autograder release``.
 """
 import filecmp
 import json
@@ -20,8 +34,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
+import nbformat
+
+from autograder import checks
 from autograder.errors import ReleaseError
 from autograder.layout import (
     ASSIGNMENT_MODULES,
@@ -130,6 +149,103 @@ def write_minidl(assignment_id, destination, solved=False):
             release_source(path.read_text(), path, assignment_id, solved))
 
 
+# ------------------------------------------------------------------ grade cells
+
+CHECK_CALL = re.compile(r'check\("([^"\\]+)"\)')
+HIDDEN_COMMENT = "Hidden check (runs when your work is graded): "
+GRADE_CELL_MARK = {"grade": True}
+
+
+def is_grade_cell(cell):
+    """Whether a notebook cell is graded by a check part (a written answer is graded too, but
+    it is also a solution cell)."""
+    nbgrader = cell["metadata"].get("nbgrader", {})
+    return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
+
+
+def grade_cell_source(part):
+    """The source of ``part``'s grade cell as nbgrader's generate_assignment reads it."""
+    call = f'check("{part.name}")'
+    if part.visible:
+        return call
+    return "\n".join([f"# {HIDDEN_COMMENT}{part.summary}", BEGIN_HIDDEN, call, END_HIDDEN])
+
+
+def grade_cell_metadata(part):
+    """The nbgrader metadata of ``part``'s grade cell."""
+    return {"grade": True, "grade_id": part.name.replace(".", "-"), "locked": True,
+            "points": part.points, "schema_version": 3, "solution": False, "task": False}
+
+
+def grade_cell_order_problems(part_names, cell_names):
+    """A problem for each grade cell that follows the cell of a part declared after its own:
+    ``cell_names`` in notebook order, ``part_names`` in the order of the checks module, which
+    is the order of truth. Names that are not parts, and repeats, are left to the caller."""
+    position = {name: index for index, name in enumerate(part_names)}
+    known = [name for name in dict.fromkeys(cell_names) if name in position]
+    return [f"the grade cell of {later!r} comes after that of {earlier!r}, but the checks "
+            f"module declares {later!r} first"
+            for earlier, later in pairwise(known) if position[earlier] > position[later]]
+
+
+def grade_cell_problems(part_names, cell_names):
+    """What is wrong between the parts of a checks module (``part_names``, in its order) and
+    the parts that a notebook's grade cells name (``cell_names``, in notebook order)."""
+    counts = Counter(cell_names)
+    problems = [f"a grade cell names {name!r}, which is not a part" for name in counts
+                if name not in part_names]
+    problems += [f"part {name!r} has no grade cell" for name in part_names if name not in counts]
+    problems += [f"part {name!r} has {counts[name]} grade cells" for name in part_names
+                 if counts[name] > 1]
+    return problems + grade_cell_order_problems(part_names, cell_names)
+
+
+def fill_grade_cells(notebook, assignment, where):
+    """Give every grade cell of ``notebook`` (changed in place) the metadata and source of its
+    part of ``assignment``; a ReleaseError lists each cell that does not fit the parts."""
+    named, problems = [], []
+    for index, cell in enumerate(notebook["cells"]):
+        if not is_grade_cell(cell):
+            continue
+        call = CHECK_CALL.fullmatch(cell["source"].strip())
+        if cell["cell_type"] != "code" or call is None:
+            problems.append(f'cell {index}: a grade cell is one code line, check("<part name>"), '
+                            f"not {cell['source'][:60]!r}")
+        elif cell["metadata"]["nbgrader"] != GRADE_CELL_MARK:
+            problems.append(f"cell {index} ({call[1]}): its nbgrader metadata must be "
+                            f"{json.dumps(GRADE_CELL_MARK)} only: points, grade id and "
+                            "visibility come from the part's @part declaration")
+        else:
+            named.append((call[1], cell))
+    problems += grade_cell_problems([part.name for part in assignment.parts],
+                                    [name for name, _ in named])
+    if problems:
+        raise ReleaseError(f"{where}: the grade cells do not match the parts of "
+                           f"autograder.checks.{assignment.id}:\n  " + "\n  ".join(problems))
+    for name, cell in named:
+        part = assignment.get(name)
+        cell["source"] = grade_cell_source(part)
+        cell["metadata"]["nbgrader"] = grade_cell_metadata(part)
+    return notebook
+
+
+def write_source(assignment_id, root):
+    """Write ``root/assignment_id``: the solution folder as nbgrader's generate_assignment
+    reads it, the notebook's grade cells filled from the parts (minidl is left out: the
+    release writes its own)."""
+    check_assignment_id(assignment_id)
+    require_solutions()
+    folder = Path(root) / assignment_id
+    shutil.copytree(SOLUTIONS / assignment_id, folder,
+                    ignore=shutil.ignore_patterns("minidl", "__pycache__", ".ipynb_checkpoints"))
+    path = folder / f"{assignment_id}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    fill_grade_cells(notebook, checks.load(assignment_id),
+                     _shown(SOLUTIONS / assignment_id / path.name))
+    nbformat.write(notebook, path)
+    return folder
+
+
 # ------------------------------------------------------------------ nbgrader
 
 def _nbgrader(*args):
@@ -154,13 +270,14 @@ def require_solutions():
 
 def generate(assignment_id, release_root, db_url=None):
     """Generate ``release_root/assignment_id`` from solutions/ with nbgrader, plus minidl."""
-    check_assignment_id(assignment_id)
-    require_solutions()
-    args = ["generate_assignment", assignment_id, "--force",
-            f"--CourseDirectory.release_directory={release_root}"]
-    if db_url:
-        args.append(f"--db={db_url}")
-    _nbgrader(*args)
+    with tempfile.TemporaryDirectory() as source_root:
+        write_source(assignment_id, source_root)
+        args = ["generate_assignment", assignment_id, "--force",
+                f"--CourseDirectory.source_directory={source_root}",
+                f"--CourseDirectory.release_directory={release_root}"]
+        if db_url:
+            args.append(f"--db={db_url}")
+        _nbgrader(*args)
     folder = Path(release_root) / assignment_id
     shutil.rmtree(folder / "minidl", ignore_errors=True)
     write_minidl(assignment_id, folder / "minidl")
@@ -250,8 +367,12 @@ def _source_texts(assignment_id=None):
     for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             lines = "".join(cell["source"]).splitlines()
-            yield lines, (set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
-                          | set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN)))
+            if not is_grade_cell(cell):
+                yield lines, set(_region_lines(lines, BEGIN_SOLUTION, END_SOLUTION))
+    for other in ASSIGNMENT_MODULES:  # the grade cells as the release fills them
+        for part in checks.load(other).parts:
+            lines = grade_cell_source(part).splitlines()
+            yield lines, set(_region_lines(lines, BEGIN_HIDDEN, END_HIDDEN))
 
 
 def secret_lines(assignment_id=None):
