@@ -8,7 +8,7 @@ matches a candidate, the feedback is that hint's explanation instead of a bare
 """
 import numpy as np
 
-from autograder.framework import Fail
+from autograder.errors import Fail
 
 RTOL = 1e-6
 ATOL = 1e-9

@@ -25,3 +25,12 @@ class GraderError(Exception):
 
 class ReleaseError(Exception):
     """The release could not be made, or is out of date or leaks a solution."""
+
+
+class Fail(Exception):
+    """A check found a mistake; the message is the feedback the student reads. ``explained``:
+    the message names the catalogued mistake that gives the student's answer."""
+
+    def __init__(self, message, explained=False):
+        super().__init__(message)
+        self.explained = explained

@@ -12,6 +12,11 @@ at fault: a wrong answer, an exception, a hang, a crash); or ``error`` (the grad
 grade it: the sandbox did not start, a reference failed). An error earns no points but is
 never the student's zero: every report shows it as such, and it can be regraded alone.
 
+When an answer is wrong, ``Context.expect_close`` (or ``Context.explain``) asks the same
+question of the reference made to commit each of the part's catalogued mistakes
+(``autograder.mistakes``) and names the mistake only when the answers agree; otherwise the
+message says what differs, in which case, and how to see the part's inputs.
+
 In the student edition of the course a hidden part keeps its name, points and summary but not
 its code: its body raises ``HiddenPart``, and it ends ``hidden``, graded after submission.
 """
@@ -22,13 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.errors import GraderError, StudentError
+from autograder import compare, mistakes
+from autograder.errors import Fail, GraderError, StudentError
 from autograder.numpy_only import NUMPY_ONLY
 from autograder.reference import Reference
-
-
-class Fail(Exception):
-    """A check found a mistake; the message is the feedback the student reads."""
 
 
 class HiddenPart(Exception):
@@ -46,6 +48,7 @@ class Part:
     visible: bool
     summary: str
     run: Callable
+    assignment_id: str = ""
 
 
 OUTCOMES = ("passed", "failed", "error", "hidden")
@@ -76,13 +79,67 @@ class Result:
         return self.outcome == "hidden"
 
 
+class Recorder:
+    """A ``Student`` that also keeps every request a part makes, so a student can see the
+    exact inputs of a part that failed (``Checker.inputs``)."""
+
+    def __init__(self, student):
+        self.student, self.requests = student, []
+
+    def call(self, target, *args, **kwargs):
+        self.requests.append((target, args, kwargs))
+        return self.student.call(target, *args, **kwargs)
+
+    def object(self, target, *args, **kwargs):
+        self.requests.append((target, args, kwargs))
+        return self.student.object(target, *args, **kwargs)
+
+
 @dataclass
 class Context:
-    """What a part receives: the student, the PyTorch reference and a seeded generator."""
+    """What a part receives: the student, the PyTorch reference, a seeded generator and the
+    part's catalogued mistakes."""
 
     student: object
     ref: Reference
     rng: np.random.Generator
+    assignment_id: str = ""
+    mistakes: tuple = ()
+
+    def explain(self, ask, got, rtol=compare.RTOL, atol=compare.ATOL):
+        """The explanation of the first catalogued mistake whose answer to ``ask`` (a function
+        of a ``Student``) equals ``got``; None when no mistake gives that answer."""
+        for mistake in self.mistakes:
+            try:
+                candidate = ask(mistakes.PatchedReference(self.assignment_id, mistake))
+            except Exception:  # noqa: BLE001 -- a mistake that cannot answer explains nothing
+                continue
+            if mistakes.same_answer(got, candidate, rtol, atol):
+                return mistake.explanation
+        return None
+
+    def expect_close(self, what, ask, expected, rtol=compare.RTOL, atol=compare.ATOL,
+                     nonfinite_hint="", got=None):
+        """Ask the student (``ask(self.student)``, unless the answer ``got`` is given) and fail
+        unless the answer is ``expected``; a wrong answer is explained by the mistake that
+        gives it, if one does. Returns the answer."""
+        got = ask(self.student) if got is None else got
+        try:
+            compare.expect_close(got, expected, what, rtol=rtol, atol=atol,
+                                 nonfinite_hint=nonfinite_hint)
+        except Fail as fail:
+            explanation = self.explain(ask, got, rtol, atol)
+            if explanation is None:
+                raise
+            raise Fail(f"{what} is wrong: {explanation}", explained=True) from fail
+        return got
+
+    def fail(self, message, ask=None, got=None):
+        """Fail with ``message``, or with the explanation of the mistake that gives ``got``."""
+        explanation = None if ask is None else self.explain(ask, got)
+        if explanation is None:
+            raise Fail(message)
+        raise Fail(f"{message}: {explanation}", explained=True)
 
 
 class Assignment:
@@ -99,7 +156,7 @@ class Assignment:
             if any(part.name == name for part in self.parts):
                 raise ValueError(f"duplicate part name {name!r}")
             summary = (function.__doc__ or name).strip().splitlines()[0]
-            self.parts.append(Part(name, points, visible, summary, function))
+            self.parts.append(Part(name, points, visible, summary, function, self.id))
             return function
 
         return register
@@ -113,6 +170,18 @@ class Assignment:
     @property
     def max_score(self):
         return sum(part.points for part in self.parts)
+
+
+def part_inputs(part, student, ref, seed=0):
+    """The requests ``part`` makes of ``student``: (target, args, kwargs) each, with the
+    exact arrays it passes."""
+    recorder = Recorder(student)
+    context = part_context(part, recorder, ref, seed)
+    try:
+        part.run(context)
+    except (Fail, StudentError, HiddenPart):
+        pass
+    return recorder.requests
 
 
 def part_seed(name, seed):
@@ -141,14 +210,23 @@ def grader_error(part, message):
                   "error")
 
 
+def part_context(part, student, ref, seed=0):
+    catalogue = mistakes.load(part.assignment_id) if part.assignment_id else None
+    return Context(student, ref, np.random.default_rng(part_seed(part.name, seed)),
+                   part.assignment_id, catalogue.for_part(part.name) if catalogue else ())
+
+
 def run_part(part, student, ref, seed=0):
     """Run one part and return its Result; never raises."""
-    context = Context(student, ref, np.random.default_rng(part_seed(part.name, seed)))
+    context = part_context(part, student, ref, seed)
     try:
         part.run(context)
     except HiddenPart:
         return Result(part.name, 0, part.points, False, HIDDEN_MESSAGE, "hidden")
     except Fail as fail:
+        if part.visible and not fail.explained:
+            return failed(part, f"{fail} (to see this part's inputs, run "
+                                f"check.inputs({part.name!r}) in the notebook)")
         return failed(part, str(fail))
     except StudentError as error:
         return failed(part, describe_student_error(error))

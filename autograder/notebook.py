@@ -7,7 +7,7 @@ student's ``minidl`` runs in the kernel itself (``autograder check`` runs the
 same parts with the code isolated in a child process).
 """
 from autograder import checks
-from autograder.framework import run_part
+from autograder.framework import part_inputs, run_part
 from autograder.reference import Reference
 from autograder.student import InProcessStudent
 
@@ -41,3 +41,12 @@ class Checker:
         print(part_table(self.assignment, results))
         print(f"(checked against PyTorch on {self.ref.device_name}, your code running in this "
               "kernel; `autograder status` grades it isolated)")
+
+    def inputs(self, name):
+        """The calls part ``name`` makes of your code, with the exact arguments it passes:
+        a list of (function, args, kwargs) to rerun yourself, for example
+        ``target, args, kwargs = check.inputs("softmax.value")[0]``."""
+        part = self.assignment.get(name)
+        if not part.visible:
+            raise ValueError(f"{name} is a hidden part: its inputs are not shown")
+        return part_inputs(part, InProcessStudent(), self.ref, self.seed)
