@@ -13,7 +13,9 @@ its output (and the submission's) says that it is the grader's fault and must be
 
 The bundle holds the ``autograder`` package, the ``course`` helpers the checks use, and the
 release of the assignment (so that an upload of just the student's own modules can be
-graded); never ``solutions/``.
+graded); never ``solutions/``. So it has no catalogue of mistakes either (their patches are
+near-solutions, and a submission could read them below bwrap): a wrong answer there is
+told what differs and where, without the name of the mistake that gives it.
 """
 import json
 import os
