@@ -106,15 +106,20 @@ class Context:
     assignment_id: str = ""
     mistakes: tuple = ()
 
-    def explain(self, ask, got, rtol=compare.RTOL, atol=compare.ATOL):
+    def explain(self, ask, got, rtol=compare.RTOL, atol=compare.ATOL, matches=None):
         """The explanation of the first catalogued mistake whose answer to ``ask`` (a function
-        of a ``Student``) equals ``got``; None when no mistake gives that answer."""
+        of a ``Student``) equals ``got``; None when no mistake gives that answer.
+        ``matches(got, candidate)`` replaces equality where answers are random draws: it
+        says whether ``got`` is drawn as the mistake's ``candidate`` is."""
         for mistake in self.mistakes:
             try:
                 candidate = ask(mistakes.PatchedReference(self.assignment_id, mistake))
             except Exception:  # noqa: BLE001 -- a mistake that cannot answer explains nothing
                 continue
-            if mistakes.same_answer(got, candidate, rtol, atol):
+            if matches is not None:
+                if matches(got, candidate):
+                    return mistake.explanation
+            elif mistakes.same_answer(got, candidate, rtol, atol):
                 return mistake.explanation
         return None
 
@@ -134,9 +139,10 @@ class Context:
             raise Fail(f"{what} is wrong: {explanation}", explained=True) from fail
         return got
 
-    def fail(self, message, ask=None, got=None):
-        """Fail with ``message``, or with the explanation of the mistake that gives ``got``."""
-        explanation = None if ask is None else self.explain(ask, got)
+    def fail(self, message, ask=None, got=None, matches=None):
+        """Fail with ``message``, or with the explanation of the mistake that gives ``got``
+        (``matches`` as in ``explain``)."""
+        explanation = None if ask is None else self.explain(ask, got, matches=matches)
         if explanation is None:
             raise Fail(message)
         raise Fail(f"{message}: {explanation}", explained=True)
