@@ -28,6 +28,7 @@ ASSIGNMENT_MODULES = {
     "a3_autodiff": ("autograd.py", "forward.py"),
     "a4_init_norm": ("init.py", "nn.py"),
     "a5_optim": ("optim.py", "data.py"),
+    "a6_cnn": ("conv.py",),
 }
 SHARED_MODULES = ("__init__.py", "_validate.py")
 

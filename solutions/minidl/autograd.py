@@ -26,10 +26,12 @@ import math
 
 import numpy as np
 
-from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels
+from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels, finite_number, one_of
 from minidl.forward import Dual, jvp
 
 __all__ = ["Tensor", "log_softmax", "cross_entropy", "no_grad", "Dual", "jvp"]
+
+GELU_APPROXIMATIONS = ("tanh", "none")
 
 # False inside ``with no_grad():``: operations then record nothing.
 _grad_enabled = True
@@ -383,6 +385,77 @@ class Tanh(Op):
         ### END SOLUTION
 
 
+class GELU(Op):
+    """The Gaussian error linear unit, ``x * Phi(x)`` with ``Phi`` the standard normal
+    distribution function: the input weighted by the probability that a standard normal
+    variable is below it. Close to ReLU far from 0, but smooth, and slightly negative for
+    negative inputs (its minimum is about -0.17, at x = -0.75).
+
+    - ``approximate="none"``: ``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, and
+      ``d/dx [x Phi(x)] = Phi(x) + x phi(x)`` with the density
+      ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)``. numpy has no ``erf``, so ``erf`` (given)
+      applies ``math.erf`` entry by entry: exact, but about 50 times slower than ``tanh``.
+    - ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(u)) / 2`` with
+      ``u = sqrt(2 / pi) * (x + 0.044715 x^3)``, the form GPT-2 and BERT were trained with.
+      Differentiate ``x (1 + tanh(u)) / 2`` with the product and chain rules
+      (``d tanh(u) = (1 - tanh(u)^2) du``).
+
+    PyTorch: ``F.gelu(x, approximate=approximate)`` (PyTorch's default is "none").
+    """
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def compute(self, a):
+        ### BEGIN SOLUTION a6_cnn
+        if self.approximate == "tanh":
+            return 0.5 * a * (1.0 + np.tanh(_gelu_tanh_argument(a)))
+        return 0.5 * a * (1.0 + erf(a / math.sqrt(2.0)))
+        ### END SOLUTION
+
+    def gradient_a(self, out_grad, out, a):
+        ### BEGIN SOLUTION a6_cnn
+        if self.approximate == "tanh":
+            t = np.tanh(_gelu_tanh_argument(a))
+            du = math.sqrt(2.0 / math.pi) * (1.0 + 3 * 0.044715 * a**2)
+            return out_grad * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t**2) * du)
+        cdf = 0.5 * (1.0 + erf(a / math.sqrt(2.0)))
+        density = np.exp(-0.5 * a**2) / math.sqrt(2.0 * math.pi)
+        return out_grad * (cdf + a * density)
+        ### END SOLUTION
+
+
+def _gelu_tanh_argument(a):
+    """``u = sqrt(2 / pi) * (a + 0.044715 a^3)``, the argument of tanh in GELU's tanh form."""
+    return math.sqrt(2.0 / math.pi) * (a + 0.044715 * a**3)
+
+
+def erf(a):
+    """The error function entry by entry, in ``a``'s dtype (``math.erf`` on each entry)."""
+    return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype)
+
+
+class LeakyReLU(Op):
+    """``x`` where ``x > 0`` and ``negative_slope * x`` elsewhere: a ReLU whose negative side
+    keeps a small slope, so a unit whose input is negative for every sample still passes
+    a gradient and can recover (a ReLU unit in that state is "dead": its gradient is 0).
+    The derivative is 1 for ``x > 0`` and ``negative_slope`` for ``x <= 0``, at exactly 0
+    included, as PyTorch. PyTorch: ``F.leaky_relu(x, negative_slope)``."""
+
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def compute(self, a):
+        ### BEGIN SOLUTION a6_cnn
+        return np.where(a > 0, a, self.negative_slope * a)
+        ### END SOLUTION
+
+    def gradient_a(self, out_grad, out, a):
+        ### BEGIN SOLUTION a6_cnn
+        return np.where(a > 0, out_grad, self.negative_slope * out_grad)
+        ### END SOLUTION
+
+
 class Reshape(Op):
     """A new shape for the same entries; the gradient takes the input's shape back."""
 
@@ -620,6 +693,16 @@ class Tensor:
 
     def tanh(self):
         return Tanh()(self)
+
+    def gelu(self, approximate="tanh"):
+        """GELU, ``x * Phi(x)``; ``approximate`` is "tanh" (the default here) or "none"
+        (exact, with erf). PyTorch: ``F.gelu(x, approximate=approximate)``."""
+        return GELU(one_of("approximate", approximate, GELU_APPROXIMATIONS))(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        """``x`` for ``x > 0``, ``negative_slope * x`` elsewhere.
+        PyTorch: ``F.leaky_relu(x, negative_slope)``."""
+        return LeakyReLU(finite_number("negative_slope", negative_slope))(self)
 
     def reshape(self, *shape):
         """``x.reshape(2, 6)`` or ``x.reshape((2, 6))``; one size may be -1."""

@@ -13,20 +13,24 @@ and ``state_dict()`` maps every such name to a copy of its array.
 
 PyTorch equivalents: ``torch.nn.Module``, ``nn.Linear`` (which stores ``weight.T``: ours is
 ``(in, out)`` so that a layer computes ``x @ W + b``), ``nn.ReLU``, ``nn.Sigmoid``,
-``nn.Tanh``, ``nn.Sequential``, ``nn.Dropout``, ``nn.BatchNorm1d``, ``nn.LayerNorm``.
-``Residual(f)`` computes ``x + f(x)``; PyTorch has no module for it.
+``nn.Tanh``, ``nn.Sequential``, ``nn.Dropout``, ``nn.BatchNorm1d``, ``nn.LayerNorm``, and
+for images (assignment 6, on ``minidl.conv``) ``nn.Conv2d``, ``nn.MaxPool2d``,
+``nn.AvgPool2d``, ``nn.Flatten``, ``nn.BatchNorm2d``, ``nn.GELU``, ``nn.LeakyReLU``, all
+with the same weight layout as PyTorch. ``Residual(f)`` computes ``x + f(x)``; PyTorch has
+no module for it.
 """
 import math
 import numbers
 
 import numpy as np
 
-from minidl._validate import as_finite_array
-from minidl.autograd import Tensor
+from minidl._validate import as_finite_array, as_pair, finite_number, one_of
+from minidl.autograd import GELU_APPROXIMATIONS, Tensor
 from minidl.init import as_generator
 
 __all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Residual",
-           "Dropout", "BatchNorm1d", "LayerNorm"]
+           "Dropout", "BatchNorm1d", "LayerNorm", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
+           "BatchNorm2d", "GELU", "LeakyReLU"]
 
 
 def as_tensor(x):
@@ -283,6 +287,42 @@ class Tanh(Module):
         ### END SOLUTION
 
 
+class GELU(Module):
+    """``x * Phi(x)`` entry by entry (``Tensor.gelu``), by default in its tanh form.
+    PyTorch: ``nn.GELU(approximate)``, whose default is "none"."""
+
+    def __init__(self, approximate="tanh"):
+        super().__init__()
+        self.approximate = one_of("approximate", approximate, GELU_APPROXIMATIONS)
+
+    def forward(self, x):
+        x = as_tensor(x)
+        ### BEGIN SOLUTION a6_cnn
+        return x.gelu(self.approximate)
+        ### END SOLUTION
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class LeakyReLU(Module):
+    """``x`` where ``x > 0``, ``negative_slope * x`` elsewhere (``Tensor.leaky_relu``).
+    PyTorch: ``nn.LeakyReLU(negative_slope)``."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = finite_number("negative_slope", negative_slope)
+
+    def forward(self, x):
+        x = as_tensor(x)
+        ### BEGIN SOLUTION a6_cnn
+        return x.leaky_relu(self.negative_slope)
+        ### END SOLUTION
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
 # ---------------------------------------------------------------- containers
 
 
@@ -477,3 +517,146 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization of (N, C, H, W) feature maps, channel by channel.
+
+    A channel's statistics are taken over the batch **and every position**: its mean and
+    variance are those of its N * H * W values, and the unbiased variance in
+    ``running_var`` divides by N * H * W - 1. Everything else is ``BatchNorm1d``'s: the same
+    parameters and buffers of shape (C,), the same modes and the same update rule. One
+    weight and one bias per channel, shared by every position, as a convolution's filter
+    is: a feature map is normalized the same way wherever a feature appears.
+
+    So the forward pass is ``BatchNorm1d``'s on a reshaped input: every pixel of every
+    image becomes one row of C features, ``(N, C, H, W) -> (N * H * W, C)``, and the result
+    is reshaped back. PyTorch: ``nn.BatchNorm2d(num_features, eps, momentum)``.
+    """
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d({self.num_features}) needs inputs of shape "
+                             f"(N, {self.num_features}, H, W), got {x.shape}")
+        n, c, height, width = x.shape
+        if self.training and n * height * width < 2:
+            raise ValueError(f"BatchNorm2d in training mode needs more than 1 value per "
+                             f"channel (N * H * W > 1) to compute a variance, got input of "
+                             f"shape {x.shape}")
+        ### BEGIN SOLUTION a6_cnn
+        rows = x.transpose(0, 2, 3, 1).reshape(n * height * width, c)  # one row per pixel
+        out = super().forward(rows)
+        return out.reshape(n, height, width, c).transpose(0, 3, 1, 2)
+        ### END SOLUTION
+
+
+# ---------------------------------------------------------------- convolutional layers
+# minidl.conv comes with assignment 6: the releases of assignments 4 and 5 ship this file
+# but not conv.py, so the layers below import minidl.conv only when they run.
+
+
+class Conv2d(Module):
+    """A 2-D convolution layer: ``conv2d(x, weight, bias, stride, padding, groups)`` of
+    ``minidl.conv`` with its own filters ``weight`` of shape
+    (out_channels, in_channels / groups, KH, KW) and ``bias`` of shape (out_channels,),
+    the layout of PyTorch.
+
+    Initialization as PyTorch's default, the rule of ``Linear`` with the fan-in of one
+    output unit: a unit sees ``in_channels / groups`` channels of a ``KH x KW`` window, so
+    ``fan_in = in_channels / groups * KH * KW``; weight and bias are both drawn from
+    ``U(-k, k)`` with ``k = 1 / sqrt(fan_in)``, the weight first, then the bias, from the
+    generator ``rng``. ``kernel_size``, ``stride`` and ``padding`` are each an int or a pair
+    (height, width); ``groups`` must divide both channel counts.
+    PyTorch: ``nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
+    groups=groups, bias=bias)``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 bias=True, rng=None):
+        super().__init__()
+        self.in_channels = _positive_int("in_channels", in_channels)
+        self.out_channels = _positive_int("out_channels", out_channels)
+        self.kernel_size = as_pair("kernel_size", kernel_size, 1)
+        self.stride = as_pair("stride", stride, 1)
+        self.padding = as_pair("padding", padding, 0)
+        self.groups = _positive_int("groups", groups)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"groups={self.groups} must divide both in_channels "
+                             f"({self.in_channels}) and out_channels ({self.out_channels})")
+        rng = as_generator(rng)
+        ### BEGIN SOLUTION a6_cnn
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        bound = 1.0 / math.sqrt(shape[1] * shape[2] * shape[3])  # 1 / sqrt(fan_in)
+        self.weight = parameter(rng.uniform(-bound, bound, shape))
+        self.bias = parameter(rng.uniform(-bound, bound, self.out_channels)) if bias else None
+        ### END SOLUTION
+
+    def forward(self, x):
+        from minidl.conv import conv2d
+
+        x = as_tensor(x)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}) needs inputs of "
+                             f"shape (N, {self.in_channels}, H, W), got {x.shape}")
+        ### BEGIN SOLUTION a6_cnn
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.groups)
+        ### END SOLUTION
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, groups={self.groups}, "
+                f"bias={self.bias is not None}")
+
+
+class _Pool2d(Module):
+    """What the pooling layers share: ``kernel_size`` and ``stride``, each an int or a pair
+    (height, width); ``stride=None`` means ``kernel_size``, windows side by side."""
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.kernel_size = as_pair("kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else as_pair("stride", stride, 1)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class MaxPool2d(_Pool2d):
+    """The maximum of each window of each channel (``minidl.conv.max_pool2d``).
+    PyTorch: ``nn.MaxPool2d(kernel_size, stride)``."""
+
+    def forward(self, x):
+        from minidl.conv import max_pool2d
+
+        x = as_tensor(x)
+        ### BEGIN SOLUTION a6_cnn
+        return max_pool2d(x, self.kernel_size, self.stride)
+        ### END SOLUTION
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each window of each channel (``minidl.conv.avg_pool2d``).
+    PyTorch: ``nn.AvgPool2d(kernel_size, stride)``."""
+
+    def forward(self, x):
+        from minidl.conv import avg_pool2d
+
+        x = as_tensor(x)
+        ### BEGIN SOLUTION a6_cnn
+        return avg_pool2d(x, self.kernel_size, self.stride)
+        ### END SOLUTION
+
+
+class Flatten(Module):
+    """Every axis but the first (the batch) flattened into one: (N, C, H, W) becomes
+    (N, C * H * W), the input of a ``Linear`` head. PyTorch: ``nn.Flatten()``."""
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim < 2:
+            raise ValueError(f"Flatten keeps the batch axis and flattens the others, so it "
+                             f"needs at least 2 dimensions, got shape {x.shape}")
+        ### BEGIN SOLUTION a6_cnn
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+        ### END SOLUTION

@@ -13,6 +13,9 @@ Each assignment adds modules:
 - ``minidl.optim`` and ``minidl.data`` (a5_optim): optimizers (SGD with momentum and
   Nesterov, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules
   (``minidl.optim.lr_scheduler``) and a minibatch ``DataLoader``.
+- ``minidl.conv`` (a6_cnn): im2col, convolution and pooling as operations of the autodiff
+  engine; ``minidl.nn`` gains the layers of convolutional networks (``Conv2d``,
+  ``MaxPool2d``, ``AvgPool2d``, ``Flatten``, ``BatchNorm2d``, ``GELU``, ``LeakyReLU``).
 
 Import the modules you need, for example ``from minidl.linear import softmax_loss``.
 """

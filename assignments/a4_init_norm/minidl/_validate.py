@@ -6,6 +6,9 @@ shape or an out-of-range label never produces a silently wrong number.
 Floating-point type, as in PyTorch: float32 input stays float32 (half the memory, and
 faster matrix products), anything else (ints, bools, float16, float64) becomes float64.
 """
+import numbers
+from typing import NamedTuple
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -79,3 +82,71 @@ def as_finite_array(name, a):
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+def finite_number(name, value):
+    """``value`` as a float if it is a finite real number (not a bool), or ValueError."""
+    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or not np.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def one_of(name, value, choices):
+    """``value`` if it is one of ``choices``, or ValueError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------- images and sliding windows
+
+
+def as_pair(name, value, minimum):
+    """``value``, an int or a pair of ints (height, width), as a pair of ints that are at
+    least ``minimum``, or ValueError. ``3`` means ``(3, 3)``, as in PyTorch."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                 and v >= minimum for v in pair):
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair (height, width) of "
+                         f"them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def images_shape(name, shape):
+    """``shape`` as a tuple if it is that of a batch of images (N, C, H, W) with at least
+    one channel and one pixel, or ValueError."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(f"{name} must be a batch of images of shape (N, C, H, W), got shape "
+                         f"{shape}" + (": add the batch axis with reshape(1, *shape)"
+                                       if len(shape) == 3 else ""))
+    if 0 in shape[1:]:
+        raise ValueError(f"{name} must have at least one channel and one pixel, got shape "
+                         f"{shape}")
+    return shape
+
+
+class Windows(NamedTuple):
+    """Where a kernel slides over images: each field is a (height, width) pair."""
+
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    out: tuple  # the number of window positions, down and across
+
+
+def sliding_windows(x_shape, kernel_size, stride, padding):
+    """The checked ``Windows`` of a ``kernel_size`` kernel sliding with ``stride`` over images
+    of shape ``x_shape`` (N, C, H, W) padded by ``padding`` zeros on every side: it fits
+    ``(H + 2 * padding - kernel) // stride + 1`` times down, and as many across with W."""
+    _, _, height, width = images_shape("x", x_shape)
+    kernel = as_pair("kernel_size", kernel_size, 1)
+    stride = as_pair("stride", stride, 1)
+    padding = as_pair("padding", padding, 0)
+    padded = (height + 2 * padding[0], width + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(f"the kernel {kernel} is larger than the padded input {padded} "
+                         f"(input {(height, width)}, padding {padding}): no window fits")
+    out = tuple((size - k) // s + 1 for size, k, s in zip(padded, kernel, stride, strict=True))
+    return Windows(kernel, stride, padding, out)

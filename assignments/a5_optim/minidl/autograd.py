@@ -26,10 +26,12 @@ import math
 
 import numpy as np
 
-from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels
+from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels, finite_number, one_of
 from minidl.forward import Dual, jvp
 
 __all__ = ["Tensor", "log_softmax", "cross_entropy", "no_grad", "Dual", "jvp"]
+
+GELU_APPROXIMATIONS = ("tanh", "none")
 
 # False inside ``with no_grad():``: operations then record nothing.
 _grad_enabled = True
@@ -319,6 +321,65 @@ class Tanh(Op):
         return out_grad * (1.0 - out**2)
 
 
+class GELU(Op):
+    """The Gaussian error linear unit, ``x * Phi(x)`` with ``Phi`` the standard normal
+    distribution function: the input weighted by the probability that a standard normal
+    variable is below it. Close to ReLU far from 0, but smooth, and slightly negative for
+    negative inputs (its minimum is about -0.17, at x = -0.75).
+
+    - ``approximate="none"``: ``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, and
+      ``d/dx [x Phi(x)] = Phi(x) + x phi(x)`` with the density
+      ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)``. numpy has no ``erf``, so ``erf`` (given)
+      applies ``math.erf`` entry by entry: exact, but about 50 times slower than ``tanh``.
+    - ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(u)) / 2`` with
+      ``u = sqrt(2 / pi) * (x + 0.044715 x^3)``, the form GPT-2 and BERT were trained with.
+      Differentiate ``x (1 + tanh(u)) / 2`` with the product and chain rules
+      (``d tanh(u) = (1 - tanh(u)^2) du``).
+
+    PyTorch: ``F.gelu(x, approximate=approximate)`` (PyTorch's default is "none").
+    """
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def compute(self, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('GELU.compute: write it (see its docstring and a6_cnn.ipynb)')
+
+    def gradient_a(self, out_grad, out, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('GELU.gradient_a: write it (see its docstring and a6_cnn.ipynb)')
+
+
+def _gelu_tanh_argument(a):
+    """``u = sqrt(2 / pi) * (a + 0.044715 a^3)``, the argument of tanh in GELU's tanh form."""
+    return math.sqrt(2.0 / math.pi) * (a + 0.044715 * a**3)
+
+
+def erf(a):
+    """The error function entry by entry, in ``a``'s dtype (``math.erf`` on each entry)."""
+    return np.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype)
+
+
+class LeakyReLU(Op):
+    """``x`` where ``x > 0`` and ``negative_slope * x`` elsewhere: a ReLU whose negative side
+    keeps a small slope, so a unit whose input is negative for every sample still passes
+    a gradient and can recover (a ReLU unit in that state is "dead": its gradient is 0).
+    The derivative is 1 for ``x > 0`` and ``negative_slope`` for ``x <= 0``, at exactly 0
+    included, as PyTorch. PyTorch: ``F.leaky_relu(x, negative_slope)``."""
+
+    def __init__(self, negative_slope):
+        self.negative_slope = negative_slope
+
+    def compute(self, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('LeakyReLU.compute: write it (see its docstring and a6_cnn.ipynb)')
+
+    def gradient_a(self, out_grad, out, a):
+        # YOUR CODE HERE
+        raise NotImplementedError('LeakyReLU.gradient_a: write it (see its docstring and a6_cnn.ipynb)')
+
+
 class Reshape(Op):
     """A new shape for the same entries; the gradient takes the input's shape back."""
 
@@ -540,6 +601,16 @@ class Tensor:
 
     def tanh(self):
         return Tanh()(self)
+
+    def gelu(self, approximate="tanh"):
+        """GELU, ``x * Phi(x)``; ``approximate`` is "tanh" (the default here) or "none"
+        (exact, with erf). PyTorch: ``F.gelu(x, approximate=approximate)``."""
+        return GELU(one_of("approximate", approximate, GELU_APPROXIMATIONS))(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        """``x`` for ``x > 0``, ``negative_slope * x`` elsewhere.
+        PyTorch: ``F.leaky_relu(x, negative_slope)``."""
+        return LeakyReLU(finite_number("negative_slope", negative_slope))(self)
 
     def reshape(self, *shape):
         """``x.reshape(2, 6)`` or ``x.reshape((2, 6))``; one size may be -1."""
