@@ -273,12 +273,15 @@ def classifier_digits(ctx):
 
 # ================================================================ what the parts ask
 
-LOSS_REFERENCES = {"softmax_loss": "torch_softmax_loss", "hinge_loss": "torch_hinge_loss"}
+def loss_reference(function):
+    """The PyTorch reference of a loss function or of its loop version."""
+    return {"softmax_loss": torch_softmax_loss,
+            "hinge_loss": torch_hinge_loss}[function.removesuffix("_naive")]
 
 
 def expect_loss(ctx, function, output, cases, **kwargs):
     """``function``'s loss or dscores (``output``) on each named case matches PyTorch."""
-    reference = globals()[LOSS_REFERENCES[function.removesuffix("_naive")]]
+    reference = loss_reference(function)
     index = {"loss": 0, "dscores": 1}[output]
     shown = "".join(f", {key}={value}" for key, value in kwargs.items())
     for name, (scores, y) in cases.items():
@@ -295,7 +298,7 @@ def expect_matches_naive(ctx, function, **kwargs):
     """The two versions agree, and the loop version is right: agreeing with a wrong loop
     version (two functions that both return zeros agree) earns nothing."""
     scores, y = random_case(ctx.rng, n_samples=20, n_classes=7)
-    reference = globals()[LOSS_REFERENCES[function]]
+    reference = loss_reference(function)
     naive = unpack(ctx.student.call(f"{LINEAR}.{function}_naive", scores, y, **kwargs), 2,
                    f"{function}_naive")
     expected = reference(ctx.ref, scores, y, **kwargs)
