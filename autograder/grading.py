@@ -147,11 +147,13 @@ def check_submission(assignment_id, submission, device="auto", seed=0, limits=No
                                       "part hung or was very slow)")
             else:
                 seconds = limits.part_limit(reference_seconds.get(part.name))
-                student.begin_part(seconds, budget_end, f"{budget} ran out during this part")
-                started = time.monotonic()
-                result = run_part(part, student, ref, seed)
+                # Each part starts from the student's modules as imported (student.part).
+                with student.part(seconds, budget_end, f"{budget} ran out during this part"):
+                    started = time.monotonic()
+                    result = run_part(part, student, ref, seed)
+                    elapsed = time.monotonic() - started
                 if timings is not None:
-                    timings[part.name] = time.monotonic() - started
+                    timings[part.name] = elapsed
             results.append(result)
             if on_result is not None:
                 on_result(index, result)

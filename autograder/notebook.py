@@ -20,7 +20,7 @@ class Checker:
 
     def __call__(self, name):
         part = self.assignment.get(name)
-        result = run_part(part, InProcessStudent(), self.ref, self.seed)
+        result = self._run(part)
         if result.hidden:
             worth = f"{result.max_points} point{'' if result.max_points == 1 else 's'}"
             print(f"HIDDEN {name} ({worth}): {part.summary} This part is graded after "
@@ -36,8 +36,7 @@ class Checker:
         to do (the first visible part not passed, with its message); fails nothing."""
         from autograder.progress import part_table
 
-        results = [run_part(part, InProcessStudent(), self.ref, self.seed)
-                   for part in self.assignment.parts]
+        results = [self._run(part) for part in self.assignment.parts]
         print(part_table(self.assignment, results))
         print(f"(checked against PyTorch on {self.ref.device_name}, your code running in this "
               "kernel; `autograder status` grades it isolated)")
@@ -49,4 +48,13 @@ class Checker:
         part = self.assignment.get(name)
         if not part.visible:
             raise ValueError(f"{name} is a hidden part: its inputs are not shown")
-        return part_inputs(part, InProcessStudent(), self.ref, self.seed)
+        student = InProcessStudent()
+        with student.part():
+            return part_inputs(part, student, self.ref, self.seed)
+
+    def _run(self, part):
+        """One part's Result; whatever module-level name of minidl it changes is put back
+        after it, so the next part sees what this kernel had before."""
+        student = InProcessStudent()
+        with student.part():
+            return run_part(part, student, self.ref, self.seed)

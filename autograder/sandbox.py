@@ -12,23 +12,42 @@ naming the limits it could not apply. Then it answers requests read from stdin, 
 line each, with one reply line each. A reply repeats the request's ``id`` and holds either
 ``"ok": result`` or ``"error": {"type", "message", "where"}``.
 
-Requests:
+One request reaches the student's code:
 
-- ``{"op": "import", "modules": [...]}`` imports the student's modules (to find a hang at
-  import once); an import that raises is left for the calls to report.
 - ``{"op": "call", "target": "minidl.linear.softmax", "args": [...], "kwargs": {...}}``
-  calls a function and returns its result.
-- ``{"op": "object", "target": "minidl.linear.LinearClassifier", "args", "kwargs",
-  "set": {attr: value}, "calls": [{"method", "args", "kwargs"}], "get": [attr, ...]}``
-  builds an object, sets attributes, calls methods in order and returns
-  ``{"results": [...], "attrs": {...}}``.
+  calls a function and returns its result. A grader probe (``autograder.probes``) is called
+  the same way; ``autograder.probes.drive`` builds an object and calls its methods.
+
+The others control the process, and run none of the student's code themselves:
+
+- ``{"op": "import", "modules": [...]}`` imports the student's modules, once, in the
+  process every part starts from (to find a hang at import once); an import that raises is
+  left for the calls to report.
+- ``{"op": "part"}`` starts a part, so that each part sees the modules as imported and
+  nothing an earlier part changed. Where ``os.fork`` exists the server forks: the new
+  process (its own process group, killed if the server dies) replies ``{"forked": true,
+  "pid": ...}`` and serves the part's calls, while the server waits for it to exit, kills
+  what it left behind, and then writes an empty line and ``{"id": <the part request's id>,
+  "ended": exit status}`` (a negative status is the signal that stopped it) and reads the
+  next request. The grader must send nothing between the ``part`` request and its reply,
+  since both processes share the request pipe; the server refuses to fork with a request
+  read but not yet served. Without ``os.fork`` (Windows) the server copies the namespaces of
+  the imported minidl modules and replies ``{"forked": false}``.
+- ``{"op": "end"}`` ends the part: a forked part's process exits at once, without a reply
+  (the server's ``ended`` line answers); without a fork the server puts the namespaces it
+  copied back (``restore_namespaces``) and replies.
+
+Only the process serving requests replies: a process the student's code forks stops when it
+returns to the server's loop.
 
 This module runs inside the student's process, so nothing here is trusted by
 the grader: it only ever reads the plain data that comes back.
 """
+import gc
 import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -43,6 +62,8 @@ RESOURCE_LIMITS = {
     "open_files": ("open files", "RLIMIT_NOFILE"),
     "core_bytes": ("core dumps", "RLIMIT_CORE"),
 }
+LINUX = sys.platform.startswith("linux")
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 
 def apply_limits(limits, resource_module):
@@ -61,16 +82,20 @@ def apply_limits(limits, resource_module):
     return skipped
 
 
-def die_with_parent():
-    """Linux: be killed when the grader's process that started us dies."""
-    if sys.platform.startswith("linux"):
+def prctl(option, value):
+    """Linux's prctl(2); nothing elsewhere."""
+    if LINUX:
         import ctypes
-        import signal
 
         try:
-            ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
         except (OSError, AttributeError):
             pass
+
+
+def die_with_parent():
+    """Linux: be killed when the process that started us dies (a fork forgets this)."""
+    prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def within(path, folder):
@@ -123,28 +148,10 @@ def selftest(matrix):
 
 
 def run_request(request):
-    if request["op"] == "import":
-        for module in request["modules"]:
-            try:
-                importlib.import_module(module)
-            except Exception:  # noqa: BLE001 -- the calls that need it report it
-                pass
-        return None
-    target = resolve(request["target"])
-    args, kwargs = request.get("args", []), request.get("kwargs", {})
-    if request["op"] == "call":
-        return target(*args, **kwargs)
-    if request["op"] == "object":
-        instance = target(*args, **kwargs)
-        for name, value in request.get("set", {}).items():
-            setattr(instance, name, value)
-        results = [
-            getattr(instance, call["method"])(*call.get("args", []), **call.get("kwargs", {}))
-            for call in request.get("calls", [])
-        ]
-        attrs = {name: getattr(instance, name) for name in request.get("get", [])}
-        return {"results": results, "attrs": attrs}
-    raise ValueError(f"unknown op {request['op']!r}")
+    """Serve a ``call``, the one request that runs the student's code (in-process too)."""
+    if request["op"] != "call":
+        raise ValueError(f"unknown op {request['op']!r}")
+    return resolve(request["target"])(*request.get("args", []), **request.get("kwargs", {}))
 
 
 def resolve(target):
@@ -153,28 +160,172 @@ def resolve(target):
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def import_modules(modules):
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 -- the calls that need it report it
+            pass
+
+
+def minidl_namespaces():
+    """A copy of the module-level names of every imported minidl module: {module: names}."""
+    return {module: dict(vars(module)) for name, module in list(sys.modules.items())
+            if (name == "minidl" or name.startswith("minidl.")) and module is not None}
+
+
+def restore_namespaces(saved):
+    """Give each module the names ``minidl_namespaces`` copied: a global a part rebound (a
+    flag left off) gets its value back, and a name it added goes."""
+    for module, names in saved.items():
+        namespace = vars(module)
+        for name in [name for name in namespace if name not in names]:
+            del namespace[name]
+        namespace.update(names)
+
+
 def error_reply(request_id, exc, submission):
     return {"id": request_id, "error": {"type": type(exc).__name__,
                                         "message": str(exc)[:2000],
                                         "where": student_frame(exc, submission)}}
 
 
-def serve(submission, replies):
-    server_pid = os.getpid()
-    for line in sys.stdin.buffer:
-        request = wire.loads(line)
+class Requests:
+    """The request lines on a file descriptor, read with ``os.read`` so that the server knows
+    what it has read ahead of the request it serves (a buffered reader would hide it, and a
+    fork would then serve it twice)."""
+
+    def __init__(self, fd):
+        self.fd, self.pending = fd, bytearray()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        searched = 0
+        while (end := self.pending.find(b"\n", searched)) < 0:
+            searched = len(self.pending)
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                raise StopIteration
+            self.pending += chunk
+        line = bytes(self.pending[:end + 1])
+        del self.pending[:end + 1]
+        return line
+
+
+def processes_with_parent(pid):
+    """The pids whose parent is ``pid``, from /proc (Linux)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            reply = {"id": request["id"], "ok": run_request(request)}
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def kill_leftovers(part):
+    """Kill what a part's process left: its process group, and on Linux every other child
+    of the server (a process the part detached was adopted by the server, a subreaper)."""
+    try:
+        os.killpg(part, signal.SIGKILL)
+    except OSError:
+        pass
+    while LINUX:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no child left
+        if pid == 0:  # some still run: kill them, and wait for one to go
+            for child in processes_with_parent(os.getpid()):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+
+
+class Server:
+    """Serves the requests of one sandbox; see the module's docstring for the protocol."""
+
+    def __init__(self, submission, requests, replies):
+        self.submission, self.requests, self.replies = submission, requests, replies
+        self.pid = os.getpid()  # the process that replies
+        self.in_forked_part = False
+        self.saved = None  # the minidl namespaces at the start of a part, without a fork
+
+    def serve(self):
+        for line in self.requests:
+            request = wire.loads(line)
+            op = request.get("op")
+            if op == "part":
+                self.begin_part(request["id"])
+            elif op == "end" and self.in_forked_part:
+                os._exit(0)
+            elif op == "end":
+                self.reply(request["id"], self.restore)
+            elif op == "import":
+                self.reply(request["id"], import_modules, request["modules"])
+            else:
+                self.reply(request["id"], run_request, request)
+
+    def reply(self, request_id, work, *args):
+        """Reply with what ``work(*args)`` returns, or with the exception it raises."""
+        try:
+            reply = {"id": request_id, "ok": work(*args)}
         except BaseException as exc:  # noqa: BLE001 -- every failure is reported, never raised
-            reply = error_reply(request["id"], exc, submission)
-        if os.getpid() != server_pid:
+            reply = error_reply(request_id, exc, self.submission)
+        if os.getpid() != self.pid:
             os._exit(0)  # a process the student's code forked: only the server replies
         try:
             encoded = wire.dumps(reply)
         except wire.NotPlainData as exc:
-            encoded = wire.dumps({"id": request["id"], "error": {
+            encoded = wire.dumps({"id": request_id, "error": {
                 "type": "NotPlainData", "message": str(exc), "where": ""}})
-        replies.write(encoded)
+        self.replies.write(encoded)
+
+    def restore(self):
+        if self.saved is not None:
+            restore_namespaces(self.saved)
+            self.saved = None
+
+    def begin_part(self, request_id):
+        if not hasattr(os, "fork"):
+            self.restore()
+            self.saved = minidl_namespaces()
+            self.reply(request_id, lambda: {"forked": False})
+            return
+        if self.requests.pending:
+            self.replies.write(wire.dumps(error_reply(request_id, RuntimeError(
+                "a request arrived before the part's process answered: both processes "
+                "would have read it"), self.submission)))
+            return
+        gc.freeze()  # the collector then leaves the imported objects' pages unwritten
+        try:
+            part = os.fork()
+        except OSError as exc:  # no process left under the cap
+            self.replies.write(wire.dumps(error_reply(request_id, exc, self.submission)))
+            return
+        if part == 0:
+            server = self.pid
+            self.pid, self.in_forked_part = os.getpid(), True
+            os.setpgid(0, 0)
+            die_with_parent()
+            if os.getppid() != server:  # the server died before the line above
+                os._exit(0)
+            self.reply(request_id, lambda: {"forked": True, "pid": self.pid})
+            return  # this process now serves the part's requests
+        _, status = os.waitpid(part, 0)
+        kill_leftovers(part)
+        self.replies.write(b"\n" + wire.dumps({"id": request_id,
+                                               "ended": os.waitstatus_to_exitcode(status)}))
 
 
 def main(config):
@@ -187,6 +338,7 @@ def main(config):
 
         skipped = apply_limits(config["limits"], resource)
         die_with_parent()
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # a process a part detaches is ours to kill
     sys.meta_path.insert(0, ImportGuard(submission, config["tainted"]))
     sys.path.insert(0, submission)
     os.chdir(submission)
@@ -194,7 +346,7 @@ def main(config):
     # From here on only the student's code writes to stdout and stderr: discard it.
     os.dup2(null, 1)
     os.dup2(null, 2)
-    serve(submission, replies)
+    Server(submission, Requests(sys.stdin.fileno()), replies).serve()
 
 
 if __name__ == "__main__":
