@@ -7,6 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from autograder.checks.a4_init_norm import torch_build, transposed_names
+from autograder.probes.a4_init_norm import build, module
 from minidl import init, layers, nn
 from minidl.autograd import Tensor
 
@@ -82,32 +84,21 @@ def test_init_rejects_bad_input(call, message):
 def copy_into_torch(ours, theirs):
     """Load our module's state into the equivalent torch module (Linear weights
     transposed)."""
-    transposed = {f"{name}.weight" if name else "weight" for name, m in theirs.named_modules()
-                  if isinstance(m, torch.nn.Linear)}
+    transposed = transposed_names(theirs)
     theirs.load_state_dict({k: t(v.T if k in transposed else v)
                             for k, v in ours.state_dict().items()}, strict=False)
 
 
-class TorchResidual(torch.nn.Module):
-    def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        return x + self.module(x)
-
-
 def models(seed=0):
-    ours = nn.Sequential(
-        nn.Linear(5, 8, rng=seed), nn.BatchNorm1d(8, momentum=0.2), nn.ReLU(),
-        nn.Residual(nn.Sequential(nn.Linear(8, 8, bias=False, rng=seed + 1), nn.LayerNorm(8),
-                                  nn.Tanh())),
-        nn.Linear(8, 3, rng=seed + 2), nn.Sigmoid())
-    theirs = torch.nn.Sequential(
-        torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8, momentum=0.2), torch.nn.ReLU(),
-        TorchResidual(torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False),
-                                          torch.nn.LayerNorm(8), torch.nn.Tanh())),
-        torch.nn.Linear(8, 3), torch.nn.Sigmoid())
+    """Our network and PyTorch's, built from one stack of the grader's vocabulary, with the
+    same state."""
+    stack = module(
+        "Sequential", module("Linear", 5, 8, rng=seed), module("BatchNorm1d", 8, momentum=0.2),
+        module("ReLU"),
+        module("Residual", module("Sequential", module("Linear", 8, 8, bias=False, rng=seed + 1),
+                                  module("LayerNorm", 8), module("Tanh"))),
+        module("Linear", 8, 3, rng=seed + 2), module("Sigmoid"))
+    ours, theirs = build(stack), torch_build(stack)
     copy_into_torch(ours, theirs)
     return ours, theirs
 
@@ -115,7 +106,7 @@ def models(seed=0):
 def test_network_matches_torch_in_train_and_eval_over_several_steps():
     ours, theirs = models()
     rng = np.random.default_rng(0)
-    transposed = {"0.weight", "3.module.0.weight", "4.weight"}
+    transposed = transposed_names(theirs)
     for _ in range(3):
         x = 2.0 + 3.0 * rng.standard_normal((10, 5))
         dout = rng.standard_normal((10, 3))
@@ -152,7 +143,7 @@ def as_float32(ours, theirs):
 def test_float32_stays_float32_through_every_module_as_in_torch():
     ours, theirs = as_float32(*models())
     rng = np.random.default_rng(1)
-    transposed = {"0.weight", "3.module.0.weight", "4.weight"}
+    transposed = transposed_names(theirs)
     for _ in range(2):
         x = (2.0 + 3.0 * rng.standard_normal((10, 5))).astype(np.float32)
         dout = rng.standard_normal((10, 3)).astype(np.float32)
