@@ -5,9 +5,9 @@ shuffle, drop_last)`` with a seeded ``generator``. PyTorch draws its permutation
 own random generator, so the orders differ from PyTorch's; what must agree is the contract:
 every sample exactly once per epoch, the batch sizes, and a new order every epoch.
 """
-import numbers
-
 import numpy as np
+
+from minidl._validate import samples, whole_number
 
 __all__ = ["DataLoader"]
 
@@ -40,20 +40,8 @@ class DataLoader:
     """
 
     def __init__(self, X, y, batch_size, shuffle=True, seed=0, drop_last=False, *, rng=None):
-        self.X, self.y = np.asarray(X), np.asarray(y)
-        if self.X.ndim == 0 or self.y.ndim == 0:
-            raise ValueError(f"X and y must be arrays with one entry per sample, got shapes "
-                             f"{self.X.shape} and {self.y.shape}")
-        if len(self.X) != len(self.y):
-            raise ValueError(f"X and y must have the same number of samples: X has "
-                             f"{len(self.X)} (shape {self.X.shape}), y has {len(self.y)} "
-                             f"(shape {self.y.shape})")
-        if len(self.X) == 0:
-            raise ValueError("the data set is empty (X and y have 0 samples)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or \
-                batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.batch_size = int(batch_size)
+        self.X, self.y = samples(X, y)
+        self.batch_size = whole_number("batch_size", batch_size, 1)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.rng = np.random.default_rng(seed if rng is None else rng)
 

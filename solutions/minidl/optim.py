@@ -19,24 +19,14 @@ PyTorch equivalents: ``torch.optim.SGD`` (with ``dampening=0``), ``Adagrad``, ``
 step, so a scheduler (or you) can change it between steps.
 """
 import math
-import numbers
 import sys
 import types
 
 import numpy as np
 
+from minidl._validate import betas_pair, hyperparameter, parameter_list, whole_number
+
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
-
-
-def _check_number(name, value, low=0.0, high=None, high_open=False):
-    """``value`` as a float in [low, high] (or [low, high)), else ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
-            value):
-        raise ValueError(f"Invalid {name}: expected a finite number, got {value!r}")
-    if value < low or (high is not None and (value >= high if high_open else value > high)):
-        upper = "" if high is None else f" and {'below' if high_open else 'at most'} {high}"
-        raise ValueError(f"Invalid {name} value: {value} (it must be at least {low}{upper})")
-    return float(value)
 
 
 class Optimizer:
@@ -64,19 +54,8 @@ class Optimizer:
     """
 
     def __init__(self, params, lr):
-        if hasattr(params, "data") and hasattr(params, "grad"):
-            raise ValueError("params must be an iterable of Tensors (a list), not one Tensor: "
-                             "write [param]")
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("optimizer got an empty parameter list")
-        for k, param in enumerate(self.params):
-            if not (hasattr(param, "data") and hasattr(param, "grad")):
-                raise ValueError(f"params[{k}] is a {type(param).__name__}, not a Tensor "
-                                 f"(something with .data and .grad)")
-        if len({id(param) for param in self.params}) != len(self.params):
-            raise ValueError("some parameters appear more than once in params")
-        self.lr = _check_number("learning rate", lr)
+        self.params = parameter_list(params)
+        self.lr = hyperparameter("learning rate", lr)
         self.state = {param: {} for param in self.params}
 
     def zero_grad(self):
@@ -132,8 +111,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr)
-        self.momentum = _check_number("momentum", momentum)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.momentum = hyperparameter("momentum", momentum)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum <= 0:
             raise ValueError("Nesterov momentum requires a momentum: got nesterov=True with "
@@ -172,8 +151,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr)
-        self.eps = _check_number("epsilon", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.eps = hyperparameter("epsilon", eps)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
         ### BEGIN SOLUTION
@@ -208,10 +187,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
-        self.alpha = _check_number("alpha", alpha, high=1.0)
-        self.eps = _check_number("epsilon", eps)
-        self.momentum = _check_number("momentum", momentum)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.alpha = hyperparameter("alpha", alpha, 0.0, 1.0)
+        self.eps = hyperparameter("epsilon", eps)
+        self.momentum = hyperparameter("momentum", momentum)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
         ### BEGIN SOLUTION
@@ -231,16 +210,6 @@ class RMSprop(Optimizer):
             scaled = state["momentum_buffer"]
         param.data -= self.lr * scaled
         ### END SOLUTION
-
-
-def _check_betas(betas):
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for index, beta in enumerate(betas):
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta!r} (each beta "
-                             f"must lie in [0, 1))")
-    return float(betas[0]), float(betas[1])
 
 
 class Adam(Optimizer):
@@ -270,9 +239,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        self.betas = _check_betas(betas)
-        self.eps = _check_number("epsilon", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.betas = betas_pair(betas)
+        self.eps = hyperparameter("epsilon", eps)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
         ### BEGIN SOLUTION
@@ -385,12 +354,6 @@ class LRScheduler:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr[0]})"
 
 
-def _check_count(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer of at least {low}, got {value!r}")
-    return int(value)
-
-
 class StepLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
 
@@ -403,8 +366,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        self.step_size = _check_count("step_size", step_size)
-        self.gamma = _check_number("gamma", gamma)
+        self.step_size = whole_number("step_size", step_size, 1)
+        self.gamma = hyperparameter("gamma", gamma)
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -439,14 +402,9 @@ class LinearLR(LRScheduler):
     """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
-        if isinstance(start_factor, bool) or not isinstance(start_factor, numbers.Real) or \
-                not 0 < start_factor <= 1:
-            raise ValueError(f"start_factor must lie in (0, 1], got {start_factor!r}")
-        if isinstance(end_factor, bool) or not isinstance(end_factor, numbers.Real) or \
-                not 0 <= end_factor <= 1:
-            raise ValueError(f"end_factor must lie in [0, 1], got {end_factor!r}")
-        self.start_factor, self.end_factor = float(start_factor), float(end_factor)
-        self.total_iters = _check_count("total_iters", total_iters)
+        self.start_factor = hyperparameter("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        self.end_factor = hyperparameter("end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = whole_number("total_iters", total_iters, 1)
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -488,8 +446,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
-        self.T_max = _check_count("T_max", T_max)
-        self.eta_min = _check_number("eta_min", eta_min)
+        self.T_max = whole_number("T_max", T_max, 1)
+        self.eta_min = hyperparameter("eta_min", eta_min)
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -534,7 +492,7 @@ class SequentialLR(LRScheduler):
             raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
         for k, milestone in enumerate(milestones):
-            _check_count(f"milestones[{k}]", milestone)
+            whole_number(f"milestones[{k}]", milestone, 1)
         if milestones != sorted(milestones):
             raise ValueError(f"milestones must be increasing, got {milestones}")
         self.optimizer, self.schedulers, self.milestones = optimizer, schedulers, milestones

@@ -150,3 +150,70 @@ def sliding_windows(x_shape, kernel_size, stride, padding):
                          f"(input {(height, width)}, padding {padding}): no window fits")
     out = tuple((size - k) // s + 1 for size, k, s in zip(padded, kernel, stride, strict=True))
     return Windows(kernel, stride, padding, out)
+
+
+# ---------------------------------------------------------------- optimizers, schedules, loaders
+
+
+def hyperparameter(name, value, low=0.0, high=None, low_open=False, high_open=False):
+    """``value`` as a float if it is a finite number from ``low`` to ``high`` (None: no upper
+    bound; ``low_open``, ``high_open``: that bound itself is excluded), or ValueError worded as
+    PyTorch's ("Invalid learning rate ...")."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"Invalid {name}: expected a finite number, got {value!r}")
+    above = value > low if low_open else value >= low
+    below = high is None or (value < high if high_open else value <= high)
+    if not (above and below):
+        upper = "inf)" if high is None else f"{high}{')' if high_open else ']'}"
+        raise ValueError(f"Invalid {name} value: {value} (it must lie in "
+                         f"{'(' if low_open else '['}{low}, {upper})")
+    return float(value)
+
+
+def whole_number(name, value, minimum):
+    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``, or
+    ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def betas_pair(betas):
+    """Adam's ``betas`` as a pair of floats in [0, 1), or ValueError."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return tuple(hyperparameter(f"beta parameter at index {index}", beta, 0.0, 1.0,
+                                high_open=True) for index, beta in enumerate(betas))
+
+
+def parameter_list(params):
+    """An optimizer's ``params`` as a list of distinct tensors (anything with ``.data`` and
+    ``.grad``), at least one, or ValueError."""
+    if hasattr(params, "data") and hasattr(params, "grad"):
+        raise ValueError("params must be an iterable of Tensors (a list), not one Tensor: "
+                         "write [param]")
+    params = list(params)
+    if not params:
+        raise ValueError("optimizer got an empty parameter list")
+    for k, param in enumerate(params):
+        if not (hasattr(param, "data") and hasattr(param, "grad")):
+            raise ValueError(f"params[{k}] is a {type(param).__name__}, not a Tensor "
+                             f"(something with .data and .grad)")
+    if len({id(param) for param in params}) != len(params):
+        raise ValueError("some parameters appear more than once in params")
+    return params
+
+
+def samples(X, y):
+    """``X`` and ``y`` as arrays with the same number of samples (along their first axis),
+    at least one, or ValueError."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"X and y must be arrays with one entry per sample, got shapes "
+                         f"{X.shape} and {y.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of samples: X has {len(X)} "
+                         f"(shape {X.shape}), y has {len(y)} (shape {y.shape})")
+    if len(X) == 0:
+        raise ValueError("the data set is empty (X and y have 0 samples)")
+    return X, y
