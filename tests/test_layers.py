@@ -1,4 +1,9 @@
-"""The reference minidl.layers against PyTorch, hand-derived values and bad input."""
+"""The reference minidl.layers against PyTorch, hand-derived values and bad input.
+
+The PyTorch side is the grader's: the layers, MLP stacks and functions of the vocabulary in
+``autograder.probes.a2_backprop`` run on PyTorch (``autograder.checks.a2_backprop``), so these
+tests check that vocabulary too.
+"""
 import warnings
 
 import numpy as np
@@ -8,10 +13,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograder.checks.a2_backprop import TORCH, MLPCase, autograd_gradient, torch_layer, torch_mlp
+from autograder.probes.a2_backprop import FUNCTIONS, LAYERS
+from autograder.reference import Reference
 from course.datasets import load_digits
 from minidl import layers, linear
 
-ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+REF = Reference("cpu")
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
 
 @pytest.fixture(autouse=True)
@@ -23,10 +32,19 @@ def warnings_are_errors():
 
 
 def torch_linear(x, W, b, dout):
+    """F.linear itself (not the vocabulary's formula), in the dtype of the inputs."""
     x_t, W_t, b_t = (torch.tensor(a, requires_grad=True) for a in (x, W, b))
     out = F.linear(x_t.reshape(x.shape[0], -1), W_t.T, b_t)
     out.backward(torch.tensor(dout))
     return out.detach().numpy(), x_t.grad.numpy(), W_t.grad.numpy(), b_t.grad.numpy()
+
+
+def test_the_graders_linear_layer_is_f_linear():
+    rng = np.random.default_rng(4)
+    x, W, b, dout = (rng.standard_normal(s) for s in ((3, 2, 2), (4, 5), (5,), (3, 5)))
+    out, grads = torch_layer(REF, "linear", (x, W, b), dout)
+    for got, want in zip((out, *grads), torch_linear(x, W, b, dout), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
 
 
 @st.composite
@@ -73,19 +91,17 @@ def activation_cases(draw):
     return x, rng.standard_normal(shape)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", ACTIVATIONS)
 @settings(max_examples=40, deadline=None)
 @given(case=activation_cases())
 def test_activations_match_torch(name, case):
     x, dout = case
-    x_t = torch.tensor(x, requires_grad=True)
-    expected = ACTIVATIONS[name](x_t)
-    expected.backward(torch.tensor(dout))
+    expected_out, (expected_dx,) = torch_layer(REF, name, (x,), dout)
     out, cache = getattr(layers, f"{name}_forward")(x)
     dx = getattr(layers, f"{name}_backward")(dout, cache)
-    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(out, expected_out, rtol=1e-13, atol=1e-300)
     # 1 - tanh(x)**2 cancels near saturation, so the gradients agree a little less closely.
-    np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-10, atol=1e-15)
 
 
 def test_relu_gradient_is_exactly_zero_at_zero():
@@ -95,9 +111,8 @@ def test_relu_gradient_is_exactly_zero_at_zero():
     np.testing.assert_array_equal(out, [[0.0, 0.0, 2.0], [0.0, 0.0, 1e-300]])
     np.testing.assert_array_equal(layers.relu_backward(dout, cache),
                                   [[0.0, 0.0, 7.0], [0.0, 0.0, 10.0]])
-    x_t = torch.tensor(x, requires_grad=True)
-    torch.relu(x_t).backward(torch.tensor(dout))
-    np.testing.assert_array_equal(x_t.grad.numpy(), [[0.0, 0.0, 7.0], [0.0, 0.0, 10.0]])
+    np.testing.assert_array_equal(torch_layer(REF, "relu", (x,), dout)[1][0],
+                                  [[0.0, 0.0, 7.0], [0.0, 0.0, 10.0]])
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
@@ -106,12 +121,10 @@ def test_saturating_activations_are_exact_without_warnings_at_1e3(name):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         out, cache = getattr(layers, f"{name}_forward")(x)
         dx = getattr(layers, f"{name}_backward")(np.ones_like(x), cache)
-    x_t = torch.tensor(x, requires_grad=True)
-    expected = ACTIVATIONS[name](x_t)
-    expected.sum().backward()
+    expected_out, (expected_dx,) = torch_layer(REF, name, (x,), np.ones_like(x))
     # atol: sigmoid(-710) = 4.5e-309 is subnormal; PyTorch flushes it to 0.
-    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-15, atol=1e-300)
-    np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(out, expected_out, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-13, atol=1e-300)
     assert out[0] == (0.0 if name == "sigmoid" else -1.0) and out[-1] == 1.0
     assert dx[0] == 0.0 and dx[-1] == 0.0
 
@@ -123,7 +136,7 @@ def test_sigmoid_by_hand():
                                [0.5, 0.1875])  # 2 * 0.25, 0.75 * 0.25
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS) + ["linear"])
+@pytest.mark.parametrize("name", LAYERS)
 def test_layers_leave_their_inputs_and_dout_unchanged(name):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3))
@@ -140,27 +153,26 @@ def test_layers_leave_their_inputs_and_dout_unchanged(name):
 
 # ---------------------------------------------------------------- numerical gradient
 
-FUNCTIONS = {
-    "sin": (lambda x: np.sum(np.sin(x) * x), lambda x: torch.sum(torch.sin(x) * x)),
-    "coupled": (lambda x: np.sum(x**2) * np.sum(np.tanh(x)),
-                lambda x: torch.sum(x**2) * torch.sum(torch.tanh(x))),
-    "logsumexp": (lambda x: np.log(np.sum(np.exp(x))), lambda x: torch.logsumexp(x.ravel(), 0)),
-}
+def test_the_graders_logsumexp_is_torchs():
+    x = np.random.default_rng(6).uniform(-3, 3, (2, 3))
+    x_t = torch.tensor(x, requires_grad=True)
+    torch.logsumexp(x_t.reshape(-1), 0).backward()
+    np.testing.assert_allclose(autograd_gradient(REF, "logsumexp(x)", x), x_t.grad.numpy(),
+                               rtol=1e-14)
+    assert FUNCTIONS["logsumexp(x)"](np, x) == pytest.approx(np.log(np.sum(np.exp(x))))
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 @pytest.mark.parametrize("shape", [(1,), (5,), (3, 4), (2, 3, 2)])
 def test_numerical_gradient_matches_autograd_and_restores_x(name, shape):
-    f, f_torch = FUNCTIONS[name]
     x = np.random.default_rng(1).uniform(-2, 2, shape)
     original = x.copy()
-    grad = layers.numerical_gradient(f, x)
-    x_t = torch.tensor(original, requires_grad=True)
-    f_torch(x_t).backward()
+    grad = layers.numerical_gradient(lambda v: FUNCTIONS[name](np, v), x)
+    expected = autograd_gradient(REF, name, original)
     assert grad.shape == shape and grad.dtype == np.float64
-    np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(grad, expected, rtol=1e-7, atol=1e-9)
     assert np.array_equal(x, original)  # bit for bit
-    assert layers.rel_error(grad, x_t.grad.numpy()) < 1e-7
+    assert layers.rel_error(grad, expected) < 1e-7
 
 
 def test_numerical_gradient_changes_x_in_place_and_restores_it_exactly():
@@ -217,9 +229,9 @@ def test_float32_stays_float32_through_every_layer_as_in_torch():
         assert got.dtype == np.float32 and want.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     h, dh = (rng.standard_normal((4, 5)).astype(np.float32) for _ in range(2))
-    for name, torch_function in ACTIVATIONS.items():
+    for name in ACTIVATIONS:
         x_t = torch.tensor(h, requires_grad=True)
-        expected = torch_function(x_t)
+        expected = LAYERS[name].apply(TORCH, x_t)  # in float32, as the inputs
         expected.backward(torch.tensor(dh))
         out, cache = getattr(layers, f"{name}_forward")(h)
         dx = getattr(layers, f"{name}_backward")(dh, cache)
@@ -242,30 +254,35 @@ def test_softmax_loss_keeps_float32():
 
 # ---------------------------------------------------------------- MLP
 
-def torch_mlp(model, X, y):
-    dims, activation = model.dims, ACTIVATIONS[model.activation]
-    linears = []
-    for k in range(1, len(dims)):
-        linear = torch.nn.Linear(dims[k - 1], dims[k], dtype=torch.float64)
-        with torch.no_grad():
+def torch_reference(model, X, y):
+    """The grader's PyTorch scores, loss and gradients of ``model`` on (X, y)."""
+    expected = torch_mlp(REF, MLPCase(model.dims, model.activation, model.reg, model.params,
+                                      X, y))
+    return expected["scores"], expected["loss"], expected["grads"]
+
+
+def test_the_graders_mlp_is_torch_nn():
+    rng = np.random.default_rng(11)
+    model = layers.MLP([5, 4, 3], activation="tanh", reg=0.2, seed=2)
+    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    net = net.double()
+    with torch.no_grad():
+        for k, linear in ((1, net[0]), (2, net[2])):
             linear.weight.copy_(torch.tensor(model.params[f"W{k}"].T))
             linear.bias.copy_(torch.tensor(model.params[f"b{k}"]))
-        linears.append(linear)
-    out = torch.tensor(X)
-    for k, linear in enumerate(linears):
-        out = linear(out)
-        if k < len(linears) - 1:
-            out = activation(out)
-    loss = F.cross_entropy(out, torch.tensor(y)) + 0.5 * model.reg * sum(
-        (linear.weight**2).sum() for linear in linears)
+    scores = net(torch.tensor(X))
+    loss = F.cross_entropy(scores, torch.tensor(y)) + 0.5 * model.reg * (
+        (net[0].weight**2).sum() + (net[2].weight**2).sum())
     loss.backward()
-    grads = {}
-    for k, linear in enumerate(linears, start=1):
-        grads[f"W{k}"], grads[f"b{k}"] = linear.weight.grad.numpy().T, linear.bias.grad.numpy()
-    return out.detach().numpy(), loss.item(), grads
+    expected_scores, expected_loss, grads = torch_reference(model, X, y)
+    np.testing.assert_allclose(expected_scores, scores.detach().numpy(), rtol=1e-14)
+    assert expected_loss == pytest.approx(loss.item(), rel=1e-14)
+    np.testing.assert_allclose(grads["W1"], net[0].weight.grad.numpy().T, rtol=1e-12)
+    np.testing.assert_allclose(grads["b2"], net[2].bias.grad.numpy(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("dims", [[5, 3], [6, 4, 3], [5, 7, 6, 6, 4]])
 def test_mlp_matches_torch(activation, dims):
     rng = np.random.default_rng(2)
@@ -273,7 +290,7 @@ def test_mlp_matches_torch(activation, dims):
     for name in model.params:  # non-zero biases, so regularizing them would show
         model.params[name] = rng.standard_normal(model.params[name].shape)
     X, y = rng.standard_normal((8, dims[0])), rng.integers(0, dims[-1], 8)
-    expected_scores, expected_loss, expected_grads = torch_mlp(model, X, y)
+    expected_scores, expected_loss, expected_grads = torch_reference(model, X, y)
     np.testing.assert_allclose(model.loss(X), expected_scores, rtol=1e-12)
     loss, grads = model.loss(X, y)
     assert isinstance(loss, float)
@@ -287,7 +304,7 @@ def test_mlp_computes_no_gradient_for_its_input(monkeypatch):
     rng = np.random.default_rng(10)
     model = layers.MLP([6, 5, 4, 3], seed=0)
     X, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
-    expected = torch_mlp(model, X, y)[2]
+    expected = torch_reference(model, X, y)[2]
     backward_inputs = []
     original = layers.linear_backward
 
@@ -384,7 +401,7 @@ def test_linear_forward_rejects_bad_input(x, W, b, message):
         layers.linear_forward(x, W, b)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS) + ["linear"])
+@pytest.mark.parametrize("name", LAYERS)
 def test_backward_rejects_dout_of_the_wrong_shape(name):
     x = np.zeros((2, 3))
     inputs = [x, np.zeros((3, 4)), np.zeros(4)] if name == "linear" else [x]
@@ -410,7 +427,7 @@ def test_numerical_gradient_and_rel_error_reject_bad_input():
         layers.numerical_gradient(np.sum, np.ones(3), h=0.0)
     with pytest.raises(ValueError, match="f must be a function"):
         layers.numerical_gradient(3.0, np.ones(3))
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="b must have a's shape"):
         layers.rel_error(np.ones(3), np.ones(4))
 
 

@@ -10,7 +10,17 @@ Conventions used throughout minidl:
 """
 import numpy as np
 
-from minidl._validate import as_float, as_float_matrix, as_labels, scores_and_labels
+from minidl._validate import (
+    as_float,
+    as_float_matrix,
+    as_labels,
+    features,
+    non_negative,
+    one_of,
+    positive,
+    scores_and_labels,
+    whole_number,
+)
 
 
 def softmax(scores):
@@ -145,8 +155,7 @@ def l2_penalty(W, reg):
     dW : array of W's shape
     """
     W = as_float(W)
-    if reg < 0:
-        raise ValueError(f"reg must be non-negative, got {reg}")
+    non_negative("reg", reg)
     return float(0.5 * reg * np.sum(W * W)), reg * W
 
 
@@ -174,29 +183,17 @@ class LinearClassifier:
     LOSSES = {"softmax": softmax_loss, "hinge": hinge_loss}
 
     def __init__(self, n_features, n_classes, loss="softmax", reg=0.0, seed=0):
-        if loss not in self.LOSSES:
-            raise ValueError(f"loss must be one of {sorted(self.LOSSES)}, got {loss!r}")
-        if n_features < 1 or n_classes < 2:
-            raise ValueError(
-                f"need n_features >= 1 and n_classes >= 2, got {n_features} and {n_classes}"
-            )
-        self.loss = loss
+        self.loss = one_of("loss", loss, tuple(self.LOSSES))
+        n_features = whole_number("n_features", n_features, 1)
+        n_classes = whole_number("n_classes", n_classes, 2)
         self.reg = reg
         rng = np.random.default_rng(seed)
         self.W = 0.001 * rng.standard_normal((n_features, n_classes))
         self.b = np.zeros(n_classes)
 
-    def _features(self, X):
-        X = as_float_matrix("X", X)
-        if X.shape[1] != self.W.shape[0]:
-            raise ValueError(
-                f"X must have {self.W.shape[0]} features (columns), got shape {X.shape}"
-            )
-        return X
-
     def scores(self, X):
         """Class scores ``X @ W + b``, an (N, C) array."""
-        return self._features(X) @ self.W + self.b
+        return features(X, self.W.shape[0]) @ self.W + self.b
 
     def loss_and_grad(self, X, y):
         """Data loss plus ``l2_penalty(W, reg)``, and its gradients.
@@ -206,7 +203,7 @@ class LinearClassifier:
         loss : float
         grads : dict with "W" (D, C) and "b" (C,)
         """
-        X = self._features(X)
+        X = features(X, self.W.shape[0])
         data_loss, dscores = self.LOSSES[self.loss](X @ self.W + self.b, y)
         penalty, dW_penalty = l2_penalty(self.W, self.reg)
         grads = {"W": X.T @ dscores + dW_penalty, "b": dscores.sum(axis=0)}
@@ -222,11 +219,10 @@ class LinearClassifier:
         -------
         losses : list of float, the loss of each batch before its update.
         """
-        X = self._features(X)
-        if epochs < 0 or batch_size < 1 or lr <= 0:
-            raise ValueError(
-                f"need lr > 0, epochs >= 0 and batch_size >= 1, got {lr}, {epochs}, {batch_size}"
-            )
+        X = features(X, self.W.shape[0])
+        positive("lr", lr)
+        epochs = whole_number("epochs", epochs, 0)
+        batch_size = whole_number("batch_size", batch_size, 1)
         y = as_labels(y, X.shape[0], self.W.shape[1])
         rng = np.random.default_rng(seed)
         losses = []

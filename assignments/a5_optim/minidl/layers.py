@@ -17,26 +17,21 @@ still need them.
 """
 import numpy as np
 
-from minidl._validate import as_labels, float_dtype
+from minidl._validate import (
+    as_float_array,
+    as_labels,
+    batch,
+    check_dout_shape,
+    check_gradient_inputs,
+    layer_sizes,
+    linear_inputs,
+    non_negative,
+    one_of,
+    positive,
+    returned_number,
+    same_shape,
+)
 from minidl.linear import l2_penalty, softmax_loss
-
-
-def as_float_array(name, a, min_ndim=0):
-    """Return ``a`` as a float array (float32 if it is float32, else float64) with finite
-    entries and at least ``min_ndim`` dimensions, or raise ValueError naming the problem."""
-    array = np.asarray(a)
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    ):
-        raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    if array.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape "
-                         f"{array.shape}")
-    array = array.astype(float_dtype(array), copy=False)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
 
 # ---------------------------------------------------------------- linear
 
@@ -58,19 +53,7 @@ def linear_forward(x, W, b):
     cache : whatever ``linear_backward`` needs (the reference keeps ``(x, W, b)``).
     PyTorch: ``F.linear(x.reshape(N, -1), W.T, b)``, i.e. ``nn.Linear`` with ``weight = W.T``.
     """
-    x = as_float_array("x", x, min_ndim=2)
-    W = as_float_array("W", W)
-    b = as_float_array("b", b)
-    if W.ndim != 2:
-        raise ValueError(f"W must be 2-D (D, M), got shape {W.shape}")
-    n_features = int(np.prod(x.shape[1:]))
-    if W.shape[0] != n_features:
-        raise ValueError(
-            f"W must have D = {n_features} rows to match x of shape {x.shape} "
-            f"(each sample has {n_features} features), got W of shape {W.shape}")
-    if b.shape != (W.shape[1],):
-        raise ValueError(f"b must have shape ({W.shape[1]},) to match W of shape {W.shape}, "
-                         f"got shape {b.shape}")
+    x, W, b = linear_inputs(x, W, b)
     out = x.reshape(x.shape[0], -1) @ W
     out += b  # in place: no second (N, M) array
     return out, (x, W, b)
@@ -93,9 +76,7 @@ def linear_backward(dout, cache):
     dout = as_float_array("dout", dout)
     x, W, _ = cache
     n_samples = x.shape[0]
-    if dout.shape != (n_samples, W.shape[1]):
-        raise ValueError(f"dout must have the shape of the layer's output "
-                         f"({n_samples}, {W.shape[1]}), got shape {dout.shape}")
+    check_dout_shape(dout, (n_samples, W.shape[1]))
     dx = (dout @ W.T).reshape(x.shape)
     dW = x.reshape(n_samples, -1).T @ dout
     db = dout.sum(axis=0)
@@ -129,7 +110,7 @@ def relu_backward(dout, cache):
     """
     dout = as_float_array("dout", dout)
     x = cache
-    _same_shape(dout, x.shape)
+    check_dout_shape(dout, x.shape)
     return np.where(x > 0, dout, 0.0)
 
 
@@ -161,7 +142,7 @@ def sigmoid_backward(dout, cache):
     """
     dout = as_float_array("dout", dout)
     s = cache
-    _same_shape(dout, s.shape)
+    check_dout_shape(dout, s.shape)
     return dout * s * (1.0 - s)
 
 
@@ -189,14 +170,8 @@ def tanh_backward(dout, cache):
     """
     dout = as_float_array("dout", dout)
     t = cache
-    _same_shape(dout, t.shape)
+    check_dout_shape(dout, t.shape)
     return dout * (1.0 - t * t)
-
-
-def _same_shape(dout, shape):
-    if dout.shape != shape:
-        raise ValueError(f"dout must have the shape of the layer's output {shape}, "
-                         f"got shape {dout.shape}")
 
 
 # ---------------------------------------------------------------- gradient checking
@@ -223,33 +198,17 @@ def numerical_gradient(f, x, h=1e-5):
     -------
     grad : float64 array of x's shape
     """
-    if not callable(f):
-        raise ValueError(f"f must be a function of x, got {type(f).__name__}")
-    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
-        kind = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise ValueError(f"numerical_gradient changes x in place, so x must be a numpy array of "
-                         f"floats, got {kind}")
-    if not h > 0:
-        raise ValueError(f"the step h must be positive, got {h}")
+    check_gradient_inputs(f, x, h)
     grad = np.zeros(x.shape, dtype=np.float64)
     for index in np.ndindex(x.shape):
         old = x[index]
         x[index] = old + h
-        f_plus = _scalar(f(x))
+        f_plus = returned_number("f", f(x))
         x[index] = old - h
-        f_minus = _scalar(f(x))
+        f_minus = returned_number("f", f(x))
         x[index] = old
         grad[index] = (f_plus - f_minus) / (2.0 * h)
     return grad
-
-
-def _scalar(value):
-    """The float value of f(x), or ValueError when f does not return a single number."""
-    array = np.asarray(value)
-    if array.size != 1 or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"f must return a single number, got {array.dtype} of shape "
-                         f"{array.shape}")
-    return float(array.reshape(()))
 
 
 def rel_error(a, b):
@@ -257,10 +216,8 @@ def rel_error(a, b):
 
     About 1e-7 or less: two gradients agree; 1e-2 or more: one of them is wrong.
     """
-    a = as_float_array("a", a)
-    b = as_float_array("b", b)
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    a, b = as_float_array("a", a), as_float_array("b", b)
+    same_shape("b", b, "a", a)
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b))))
@@ -302,24 +259,12 @@ class MLP:
     """
 
     def __init__(self, dims, activation="relu", reg=0.0, weight_scale=None, seed=0):
-        dims = list(dims) if isinstance(dims, (list, tuple, np.ndarray)) else dims
-        if not isinstance(dims, list) or len(dims) < 2:
-            raise ValueError(f"dims must be a list [D, H1, ..., C] of at least 2 sizes, "
-                             f"got {dims!r}")
-        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
-                   for d in dims):
-            raise ValueError(f"every size in dims must be a positive integer, got {dims!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {activation!r}")
-        if not reg >= 0:
-            raise ValueError(f"reg must be non-negative, got {reg}")
-        if weight_scale is not None and not weight_scale > 0:
-            raise ValueError(f"weight_scale must be positive or None, got {weight_scale}")
-        self.dims = tuple(int(d) for d in dims)
-        self.activation = activation
-        self.reg = reg
-        self.n_layers = len(dims) - 1
+        self.dims = layer_sizes(dims)
+        self.activation = one_of("activation", activation, tuple(ACTIVATIONS))
+        self.reg = non_negative("reg", reg)
+        if weight_scale is not None:
+            positive("weight_scale", weight_scale)
+        self.n_layers = len(self.dims) - 1
         rng = np.random.default_rng(seed)
         self.params = {}
         for layer in range(1, self.n_layers + 1):
@@ -342,10 +287,7 @@ class MLP:
         loss : float, the mean softmax loss plus ``0.5 * reg * sum(W**2)`` over every W
         grads : dict with the keys of ``params``, each gradient of its parameter's shape
         """
-        X = as_float_array("X", X, min_ndim=2)
-        if int(np.prod(X.shape[1:])) != self.dims[0]:
-            raise ValueError(f"X must have D = {self.dims[0]} features per sample, got shape "
-                             f"{X.shape}")
+        X = batch(X, self.dims[0])
         if y is not None:
             y = as_labels(y, X.shape[0], self.dims[-1])
         forward, backward = ACTIVATIONS[self.activation]
@@ -456,7 +398,7 @@ def batchnorm_backward(dout, cache):
     """
     dout = as_float_array("dout", dout)
     x_hat, inv_std, gamma, mode = cache
-    _same_shape(dout, x_hat.shape)
+    check_dout_shape(dout, x_hat.shape)
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
     g = dout * gamma
