@@ -17,7 +17,7 @@ PyTorch: ``torch.func.jvp`` and ``torch.autograd.forward_ad`` (dual tensors).
 """
 import numpy as np
 
-from minidl._validate import as_finite_array, as_float
+from minidl._validate import as_finite_array, as_float, same_shape
 
 
 class Dual:
@@ -41,10 +41,8 @@ class Dual:
         if tangent is None:
             self.tangent = np.zeros_like(self.value)
         else:
-            self.tangent = as_finite_array("tangent", tangent)
-            if self.tangent.shape != self.value.shape:
-                raise ValueError(f"tangent must have the value's shape {self.value.shape}, "
-                                 f"got {self.tangent.shape}")
+            self.tangent = same_shape("tangent", as_finite_array("tangent", tangent),
+                                      "the value", self.value)
 
     @classmethod
     def _from_arrays(cls, value, tangent):
@@ -183,8 +181,7 @@ def jvp(f, x, v):
     tangent : ndarray of ``value``'s shape, ``J v``
     PyTorch: ``torch.func.jvp(f, (x,), (v,))``.
     """
-    x, v = as_finite_array("x", x), as_finite_array("v", v)
-    if x.shape != v.shape:
-        raise ValueError(f"the direction v must have x's shape {x.shape}, got {v.shape}")
+    x = as_finite_array("x", x)
+    v = same_shape("the direction v", as_finite_array("v", v), "x", x)
     # YOUR CODE HERE
     raise NotImplementedError('jvp: write it (see its docstring and a3_autodiff.ipynb)')

@@ -26,7 +26,24 @@ import math
 
 import numpy as np
 
-from minidl._validate import FLOAT_DTYPES, as_finite_array, as_labels, finite_number, one_of
+from minidl._validate import (
+    FLOAT_DTYPES,
+    as_finite_array,
+    as_labels,
+    axes_of,
+    backward_seed,
+    exponent,
+    finite_number,
+    logits_shape,
+    matmul_shapes,
+    new_shape,
+    not_empty,
+    numpy_index,
+    one_element,
+    one_of,
+    permutation,
+    summed_shape,
+)
 from minidl.forward import Dual, jvp
 
 __all__ = ["Tensor", "log_softmax", "cross_entropy", "no_grad", "Dual", "jvp"]
@@ -55,28 +72,12 @@ def unbroadcast(grad, shape):
     grad = np.asarray(grad)
     if grad.dtype not in FLOAT_DTYPES:  # float32 stays float32, anything else is float64
         grad = grad.astype(np.float64)
-    shape = tuple(shape)
-    if len(shape) > grad.ndim:
-        raise ValueError(f"cannot sum a gradient of shape {grad.shape} to the larger "
-                         f"shape {shape}")
+    shape = summed_shape(grad.shape, shape)
     if grad.shape == shape:  # nothing was broadcast
         return grad
     grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1)
     return grad.sum(axis=stretched, keepdims=True)
-
-
-def _axes(axis, ndim):
-    """``axis`` (None, an int or a tuple of ints) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    if not all(isinstance(a, (int, np.integer)) and -ndim <= a < ndim for a in axes):
-        raise ValueError(f"axis {axis!r} is out of range for a tensor with {ndim} dimensions")
-    axes = tuple(sorted(int(a) % ndim for a in axes))
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"axis {axis!r} repeats an axis")
-    return axes
 
 
 def _expand(grad, axes, keepdims):
@@ -515,8 +516,7 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python float."""
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        one_element("item()", self.shape)
         return float(self.data.reshape(()))
 
     def __repr__(self):
@@ -553,12 +553,8 @@ class Tensor:
     def __rtruediv__(self, other):
         return _as_tensor(other, self) * self**-1.0
 
-    def __pow__(self, exponent):
-        if isinstance(exponent, (bool, np.bool_)) or not isinstance(
-                exponent, (int, float, np.integer, np.floating)):
-            raise ValueError(f"the exponent must be a number, got {type(exponent).__name__}"
-                             f" (Tensor ** Tensor is not supported)")
-        return Pow(float(exponent))(self)
+    def __pow__(self, power):
+        return Pow(exponent(power))(self)
 
     def __matmul__(self, other):
         return _matmul(self, _as_tensor(other))
@@ -567,25 +563,24 @@ class Tensor:
         return _matmul(_as_tensor(other), self)
 
     def __getitem__(self, index):
-        return GetItem(_plain_index(index))(self)
+        return GetItem(numpy_index(index, Tensor))(self)
 
     # ------------------------------------------------------------ methods
 
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (None: all axes). PyTorch: ``x.sum(dim=axis, keepdim=keepdims)``."""
-        return Sum(_axes(axis, self.ndim), keepdims)(self)
+        return Sum(axes_of(axis, self.ndim), keepdims)(self)
 
     def mean(self, axis=None, keepdims=False):
         """Mean over ``axis``: the sum divided by the number of entries summed."""
-        axes = _axes(axis, self.ndim)
+        axes = axes_of(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axis=axes, keepdims=keepdims) / count
 
     def max(self, axis=None, keepdims=False):
         """Maximum over ``axis``; ties share the gradient. PyTorch: ``torch.amax``."""
-        if self.data.size == 0:
-            raise ValueError("max() of an empty tensor is undefined")
-        return Max(_axes(axis, self.ndim), keepdims)(self)
+        not_empty("max()", self.shape)
+        return Max(axes_of(axis, self.ndim), keepdims)(self)
 
     def exp(self):
         return Exp()(self)
@@ -614,23 +609,11 @@ class Tensor:
 
     def reshape(self, *shape):
         """``x.reshape(2, 6)`` or ``x.reshape((2, 6))``; one size may be -1."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        if int(np.prod(shape)) != self.data.size and -1 not in shape:
-            raise ValueError(f"cannot reshape a tensor of shape {self.shape} "
-                             f"({self.data.size} entries) to {shape}")
-        return Reshape(shape)(self)
+        return Reshape(new_shape(shape, self.shape))(self)
 
     def transpose(self, *axes):
         """Permute the axes as numpy does; no argument reverses them."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        axes = axes or tuple(reversed(range(self.ndim)))
-        if len(axes) != self.ndim:
-            raise ValueError(f"transpose needs a permutation of all {self.ndim} axes of a "
-                             f"tensor of shape {self.shape}, got {axes}")
-        _axes(axes, self.ndim)  # raises for an axis out of range or repeated
-        return Transpose(tuple(int(a) % self.ndim for a in axes))(self)
+        return Transpose(permutation(axes, self.shape))(self)
 
     @property
     def T(self):
@@ -652,7 +635,7 @@ class Tensor:
         programming: each node's gradient (its *adjoint*) is computed once and reused by
         all of its inputs.
         """
-        grad = self._seed(grad)
+        grad = backward_seed(grad, self.data, self.requires_grad)
         grads = {self: grad}
         for node in reversed(topological_order(self)):
             node_grad = grads.pop(node)  # complete now: every user of node has been visited
@@ -666,24 +649,6 @@ class Tensor:
                                           strict=True):
                 if tensor.requires_grad:
                     grads[tensor] = grads[tensor] + input_grad if tensor in grads else input_grad
-
-    def _seed(self, grad):
-        """The starting gradient of ``backward``, checked."""
-        if not self.requires_grad:
-            raise ValueError("backward() on a tensor that does not require a gradient: "
-                             "create the leaves with requires_grad=True (and not inside "
-                             "no_grad())")
-        if grad is None:
-            if self.data.size != 1:
-                raise ValueError(f"backward() without a gradient needs a scalar (one-element)"
-                                 f" tensor, got shape {self.shape}: pass "
-                                 f"backward(grad) with an array of that shape")
-            return np.ones_like(self.data)
-        grad = as_finite_array("grad", grad)
-        if grad.shape != self.shape:
-            raise ValueError(f"grad must have the tensor's shape {self.shape}, "
-                             f"got {grad.shape}")
-        return grad
 
 
 def _as_tensor(value, like=None):
@@ -699,23 +664,8 @@ def _as_tensor(value, like=None):
 
 
 def _matmul(a, b):
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("@ needs at least 1-D operands; use * to multiply by a scalar")
-    inner_a = a.shape[-1]
-    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if inner_a != inner_b:
-        raise ValueError(f"shapes {a.shape} and {b.shape} do not match for @: "
-                         f"{inner_a} != {inner_b}")
+    matmul_shapes(a.shape, b.shape)
     return MatMul()(a, b)
-
-
-def _plain_index(index):
-    """An index with lists turned into integer arrays (what numpy does with them)."""
-    items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i) if isinstance(i, list) else i for i in items)
-    if any(isinstance(i, Tensor) for i in items):
-        raise ValueError("index with numbers, slices or integer arrays, not with a Tensor")
-    return items if isinstance(index, tuple) else items[0]
 
 
 # ---------------------------------------------------------------- functions
@@ -732,7 +682,7 @@ def log_softmax(x, axis=-1):
     PyTorch: ``torch.log_softmax(x, dim=axis)``.
     """
     x = _as_tensor(x)
-    (axis,) = _axes(axis, x.ndim)
+    (axis,) = axes_of(axis, x.ndim)
     shifted = x - x.data.max(axis=axis, keepdims=True)
     return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
@@ -744,8 +694,7 @@ def cross_entropy(logits, y):
     PyTorch: ``F.cross_entropy(logits, y)``.
     """
     logits = _as_tensor(logits)
-    if logits.ndim != 2 or 0 in logits.shape:
-        raise ValueError(f"logits must have shape (N, C) with N, C >= 1, got {logits.shape}")
+    logits_shape(logits.shape)
     y = as_labels(y, logits.shape[0], logits.shape[1])
     log_probs = log_softmax(logits, axis=1)
     return -log_probs[np.arange(len(y)), y].mean()
