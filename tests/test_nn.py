@@ -65,12 +65,14 @@ def test_rng_semantics():
 
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda: init.xavier_uniform(0, 3), "fan_in must be a positive int"),
-    (lambda: init.xavier_normal(3, 2.5), "fan_out must be a positive int"),
-    (lambda: init.xavier_normal(3, 2, gain=-1.0), "gain must be a positive"),
+    (lambda: init.xavier_uniform(0, 3), "fan_in must be an integer >= 1"),
+    (lambda: init.xavier_normal(3, 2.5), "fan_out must be an integer >= 1"),
+    (lambda: init.xavier_normal(3, 2, gain=-1.0), "gain must be positive"),
     (lambda: init.kaiming_normal(3, 2, nonlinearity="gelu"), "nonlinearity must be one of"),
     (lambda: init.kaiming_uniform(3, 2, mode="both"), "mode must be one of"),
     (lambda: init.kaiming_uniform(3, 2, rng="seed"), "rng must be a numpy.random.Generator"),
+    (lambda: init.kaiming_uniform(3, 2, rng=-1), "a seed must be an integer >= 0"),
+    (lambda: init.xavier_uniform(3, 2, gain=math.inf), "gain must be a finite number"),
     (lambda: init.calculate_gain("selu"), "nonlinearity must be one of"),
 ])
 def test_init_rejects_bad_input(call, message):

@@ -19,10 +19,11 @@ Parameters, gradients and buffers are read and written by walking the module's a
 on the student's other methods: only the parts about ``named_parameters``, ``train``,
 ``state_dict`` and so on call them.
 
-A probe returns what the student's code made through ``plain`` and signals everything else
-by raising. The exception type is returned in one place only, where it is the answer graded:
-``forward_error`` and the ``errors`` of ``load_state_dict`` (BatchNorm1d in training
-mode on one sample, and ``load_state_dict`` of a bad state, must raise ValueError).
+A probe returns what the student's code made through ``plain`` (names as ``str``, flags
+such as ``training`` as ``bool``) and signals everything else by raising. Exception types
+are returned in two places only, where the type is the answer graded: ``forward_error``
+(BatchNorm1d in training mode on one sample must raise ValueError) and the ``errors`` of
+``load_state_dict`` (a bad state must raise ValueError).
 """
 import importlib
 from typing import NamedTuple

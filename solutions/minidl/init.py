@@ -29,6 +29,8 @@ import numbers
 
 import numpy as np
 
+from minidl._validate import fans, finite_number, one_of, positive, whole_number
+
 __all__ = ["calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform",
            "kaiming_normal", "zeros", "ones", "as_generator"]
 
@@ -47,32 +49,9 @@ def as_generator(rng):
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"a seed must be a non-negative int, got {rng}")
-        return np.random.default_rng(int(rng))
+        return np.random.default_rng(whole_number("a seed", rng, 0))
     raise ValueError(f"rng must be a numpy.random.Generator, an int seed or None, got "
                      f"{type(rng).__name__}")
-
-
-def _check_fans(fan_in, fan_out):
-    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(fan_in), int(fan_out)
-
-
-def _check_gain(gain):
-    if (not isinstance(gain, numbers.Real) or isinstance(gain, bool)
-            or not math.isfinite(gain) or gain <= 0):
-        raise ValueError(f"gain must be a positive finite number, got {gain!r}")
-    return float(gain)
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, "
-                         f"got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------- gains
@@ -85,7 +64,7 @@ def calculate_gain(nonlinearity):
     ReLU zeroes half of its inputs, halving the second moment of the signal, and the gain
     sqrt(2) doubles the weights' variance to make up for it.
     """
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    one_of("nonlinearity", nonlinearity, NONLINEARITIES)
     ### BEGIN SOLUTION
     return {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}[
         nonlinearity]
@@ -101,8 +80,8 @@ def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
     PyTorch: ``torch.nn.init.xavier_uniform_(w, gain)`` on ``w`` of shape (fan_out, fan_in),
     transposed.
     """
-    fan_in, fan_out = _check_fans(fan_in, fan_out)
-    gain, rng = _check_gain(gain), as_generator(rng)
+    fan_in, fan_out = fans(fan_in, fan_out)
+    gain, rng = positive("gain", finite_number("gain", gain)), as_generator(rng)
     ### BEGIN SOLUTION
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
@@ -114,8 +93,8 @@ def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
 
     PyTorch: ``torch.nn.init.xavier_normal_(w, gain)``, transposed.
     """
-    fan_in, fan_out = _check_fans(fan_in, fan_out)
-    gain, rng = _check_gain(gain), as_generator(rng)
+    fan_in, fan_out = fans(fan_in, fan_out)
+    gain, rng = positive("gain", finite_number("gain", gain)), as_generator(rng)
     ### BEGIN SOLUTION
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return std * rng.standard_normal((fan_in, fan_out))
@@ -133,9 +112,9 @@ def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=Non
     PyTorch: ``torch.nn.init.kaiming_uniform_(w, mode=mode, nonlinearity=nonlinearity)``,
     transposed.
     """
-    fan_in, fan_out = _check_fans(fan_in, fan_out)
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    _check_choice("mode", mode, MODES)
+    fan_in, fan_out = fans(fan_in, fan_out)
+    one_of("nonlinearity", nonlinearity, NONLINEARITIES)
+    one_of("mode", mode, MODES)
     rng = as_generator(rng)
     ### BEGIN SOLUTION
     fan = fan_in if mode == "fan_in" else fan_out
@@ -150,9 +129,9 @@ def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None
     PyTorch: ``torch.nn.init.kaiming_normal_(w, mode=mode, nonlinearity=nonlinearity)``,
     transposed.
     """
-    fan_in, fan_out = _check_fans(fan_in, fan_out)
-    _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    _check_choice("mode", mode, MODES)
+    fan_in, fan_out = fans(fan_in, fan_out)
+    one_of("nonlinearity", nonlinearity, NONLINEARITIES)
+    one_of("mode", mode, MODES)
     rng = as_generator(rng)
     ### BEGIN SOLUTION
     fan = fan_in if mode == "fan_in" else fan_out
@@ -167,9 +146,9 @@ def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None
 def zeros(fan_in, fan_out):
     """All zeros, shape (fan_in, fan_out). PyTorch: ``torch.nn.init.zeros_``. (A bad
     choice for weights: every unit of a layer then computes the same function.)"""
-    return np.zeros(_check_fans(fan_in, fan_out))
+    return np.zeros(fans(fan_in, fan_out))
 
 
 def ones(fan_in, fan_out):
     """All ones, shape (fan_in, fan_out). PyTorch: ``torch.nn.init.ones_``."""
-    return np.ones(_check_fans(fan_in, fan_out))
+    return np.ones(fans(fan_in, fan_out))
