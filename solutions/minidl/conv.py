@@ -35,6 +35,26 @@ __all__ = ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d"]
 # ---------------------------------------------------------------- im2col and col2im
 
 
+def batch_last(images, padding=(0, 0)):
+    """Images (N, C, H, W) as a C-contiguous array (C, H + 2 PH, W + 2 PW, N): the batch
+    axis last, each image padded with ``padding = (PH, PW)`` zeros on every side.
+
+    The copy goes eight images at a time: a plain copy of ``images.transpose(1, 2, 3, 0)``
+    reads ``images`` with a long stride at every step, and blocks of eight keep what it reads
+    in the cache, which is about three times faster. Images already in this layout (the
+    output of ``conv2d``) without padding cost nothing.
+    """
+    moved = images.transpose(1, 2, 3, 0)
+    (ph, pw), (height, width) = padding, images.shape[2:]
+    if moved.flags.c_contiguous and padding == (0, 0):
+        return moved
+    out = np.zeros((images.shape[1], height + 2 * ph, width + 2 * pw, images.shape[0]),
+                   dtype=images.dtype)
+    for start in range(0, images.shape[0], 8):
+        out[:, ph:ph + height, pw:pw + width, start:start + 8] = moved[..., start:start + 8]
+    return out
+
+
 def im2col(x, kernel_size, stride=1, padding=0):
     """The windows of a batch of images as the columns of one matrix.
 
@@ -50,11 +70,11 @@ def im2col(x, kernel_size, stride=1, padding=0):
       (C_out, C, KH, KW), so that ``weight.reshape(C_out, -1) @ cols`` is the convolution
       of the whole batch in one product.
 
-    Vectorize: ``np.lib.stride_tricks.sliding_window_view`` gives every window of the
-    padded batch as a view, without copying; slice it with the stride, put its axes in the
-    order (c, u, v, i, j, n) and reshape, which makes the one copy. (Putting the batch axis
-    last before padding, ``x.transpose(1, 2, 3, 0)``, makes that copy read long contiguous
-    runs of memory, which is about twice as fast.)
+    Vectorize: pad the batch with its batch axis last (``batch_last``, given), then
+    ``np.lib.stride_tricks.sliding_window_view`` gives every window as a view, without
+    copying; slice it with the stride, put its axes in the order (c, u, v, i, j, n) and
+    reshape, which makes the one copy. (With the batch axis last, that copy reads long
+    contiguous runs of memory: about twice as fast as from the (N, C, H, W) layout.)
 
     PyTorch: ``F.unfold(x, kernel_size, padding=padding, stride=stride)`` gives one matrix
     per image, of shape (N, C * KH * KW, OH * OW); ours is
@@ -63,9 +83,9 @@ def im2col(x, kernel_size, stride=1, padding=0):
     x = as_float(x)
     windows = sliding_windows(x.shape, kernel_size, stride, padding)
     ### BEGIN SOLUTION
-    (kh, kw), (sh, sw), (ph, pw), _ = windows
+    (kh, kw), (sh, sw), padding, _ = windows
     channels = x.shape[1]
-    padded = np.pad(x.transpose(1, 2, 3, 0), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    padded = batch_last(x, padding)  # (C, H + 2 PH, W + 2 PW, N)
     # (C, OH, OW, N, KH, KW): the window at every position, then every stride-th one
     views = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))
     views = views[:, ::sh, ::sw]
@@ -119,7 +139,7 @@ def as_matrix(images):
     """Images (N, C, OH, OW) as the matrix (C, OH * OW * N): one row per channel, the
     columns in ``im2col``'s order. The output of a convolution, and its gradient, are
     this matrix in the product ``Z = W @ cols``."""
-    return images.transpose(1, 2, 3, 0).reshape(images.shape[1], -1)
+    return batch_last(images).reshape(images.shape[1], -1)
 
 
 def as_images(matrix, n, out_size):
@@ -142,10 +162,11 @@ class Convolution(Op):
     C_out / groups, -1)`` splits the filters, and one batched ``@`` does every group.
 
     **Gradients.** ``Z = W @ cols`` is a matrix product, so with ``dZ`` the output's
-    gradient as a matrix (``as_matrix``): ``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``,
+    gradient as matrices of the same layout: ``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``,
     group by group; ``dcols`` goes back to the images with ``col2im``, the adjoint of
-    ``im2col``. ``compute`` keeps ``cols`` on the operation (``self.cols``) for the
-    weight's gradient.
+    ``im2col``. ``gradient`` (given) makes ``dZ``, of shape (groups, C_out / groups,
+    OH * OW * N), once for both rules, which receive it in place of the output's gradient;
+    ``compute`` keeps ``cols`` on the operation (``self.cols``) for the weight's gradient.
     """
 
     def __init__(self, windows, groups):
@@ -158,26 +179,27 @@ class Convolution(Op):
         return as_images(out.reshape(weight.shape[0], -1), x.shape[0], self.windows.out)
         ### END SOLUTION
 
-    def gradient_a(self, out_grad, out, x, weight):
+    def gradient(self, out_grad, out, x, weight):
+        """``Op.gradient``, with the rules given ``dZ``: the output's gradient as one matrix
+        per group, made once for both."""
+        dz = as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
+        return super().gradient(dz, out, x, weight)
+
+    def gradient_a(self, dz, out, x, weight):
         ### BEGIN SOLUTION
-        dcols = np.swapaxes(self.filters(weight), 1, 2) @ self.by_group(out_grad)
+        dcols = np.swapaxes(self.filters(weight), 1, 2) @ dz
         return col2im(dcols.reshape(-1, dcols.shape[2]), x.shape, *self.windows[:3])
         ### END SOLUTION
 
-    def gradient_b(self, out_grad, out, x, weight):
+    def gradient_b(self, dz, out, x, weight):
         ### BEGIN SOLUTION
         columns = self.cols.reshape(self.groups, -1, self.cols.shape[1])
-        dweight = self.by_group(out_grad) @ np.swapaxes(columns, 1, 2)
-        return dweight.reshape(weight.shape)
+        return (dz @ np.swapaxes(columns, 1, 2)).reshape(weight.shape)
         ### END SOLUTION
 
     def filters(self, weight):
         """The filters as one matrix per group: (groups, C_out / groups, C / groups * KH * KW)."""
         return weight.reshape(self.groups, weight.shape[0] // self.groups, -1)
-
-    def by_group(self, out_grad):
-        """The output's gradient as one matrix per group: (groups, C_out / groups, columns)."""
-        return as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):

@@ -1,0 +1,513 @@
+"""Optimizers that update the parameters of a model from their gradients, and learning-rate
+schedules (``minidl.optim.lr_scheduler``).
+
+An optimizer holds a list of parameters (``minidl.autograd.Tensor`` leaves with
+``requires_grad=True``). After ``loss.backward()`` has filled every ``p.grad``,
+``optimizer.step()`` changes every ``p.data`` in place by the optimizer's rule, and
+``optimizer.zero_grad()`` clears the gradients for the next batch. Each rule is written for
+one parameter: ``update(param, grad, state)``, where ``state`` is that parameter's own dict
+(moving averages, step counts), kept between steps in ``optimizer.state[param]``.
+
+Notation in the docstrings: :math:`\\theta_t` the parameter after step ``t``, :math:`g_t` its
+gradient at step ``t`` (the first step is ``t = 1``), :math:`\\gamma` the learning rate
+``lr``, :math:`\\lambda` the weight decay; operations on arrays are entry by entry.
+
+PyTorch equivalents: ``torch.optim.SGD`` (with ``dampening=0``), ``Adagrad``, ``RMSprop``,
+``Adam``, ``AdamW`` with a single parameter group, and ``torch.optim.lr_scheduler.StepLR``,
+``LinearLR``, ``CosineAnnealingLR``, ``SequentialLR``. As in PyTorch, a parameter whose
+``.grad`` is None is skipped, and the learning rate is read from ``optimizer.lr`` at every
+step, so a scheduler (or you) can change it between steps.
+"""
+import math
+import sys
+import types
+
+import numpy as np
+
+from minidl._validate import betas_pair, hyperparameter, parameter_list, whole_number
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
+
+
+class Optimizer:
+    """The base class: keeps the parameters, their state and the learning rate.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The tensors to optimize (anything with ``.data`` and ``.grad``); at least one.
+    lr : float
+        The learning rate, at least 0, kept in ``self.lr``.
+
+    Attributes
+    ----------
+    params : list of Tensor
+    lr : float
+        Read at every step; learning-rate schedulers change it.
+    state : dict
+        ``state[param]`` is a dict with what the rule keeps for ``param`` between steps
+        (empty before its first step).
+
+    Subclasses write ``update(param, grad, state)``, one step for one parameter.
+    PyTorch: ``torch.optim.Optimizer`` (here without parameter groups: ``self.lr`` plays the
+    part of ``param_groups[0]["lr"]``).
+    """
+
+    def __init__(self, params, lr):
+        self.params = parameter_list(params)
+        self.lr = hyperparameter("learning rate", lr)
+        self.state = {param: {} for param in self.params}
+
+    def zero_grad(self):
+        """Forget every gradient (``param.grad = None``) before the next backward pass."""
+        for param in self.params:
+            param.grad = None
+
+    def step(self):
+        """One optimization step: ``update`` every parameter that has a gradient."""
+        for param in self.params:
+            if param.grad is None:
+                continue
+            grad = np.asarray(param.grad, dtype=param.data.dtype)
+            if grad.shape != param.data.shape:
+                raise ValueError(f"a gradient of shape {grad.shape} does not fit its "
+                                 f"parameter of shape {param.data.shape}")
+            self.update(param, grad, self.state[param])
+
+    def update(self, param, grad, state):
+        """Change ``param.data`` in place by one step of the rule, given its gradient."""
+        raise NotImplementedError(f"{type(self).__name__} must define update()")
+
+    def __repr__(self):
+        options = ", ".join(f"{key}={value!r}" for key, value in vars(self).items()
+                            if key not in ("params", "state"))
+        return f"{type(self).__name__}({len(self.params)} parameters, {options})"
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay.
+
+    For each step :math:`t = 1, 2, \dots`:
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}
+            \quad \text{(weight decay, if } \lambda \ne 0) \\
+        b_t &= \begin{cases} g_t & t = 1 \\ \mu b_{t-1} + g_t & t > 1 \end{cases}
+            \quad \text{(momentum buffer, if } \mu \ne 0) \\
+        d_t &= \begin{cases} g_t + \mu b_t & \text{nesterov} \\ b_t & \text{otherwise}
+            \end{cases} \quad (d_t = g_t \text{ if } \mu = 0) \\
+        \theta_t &= \theta_{t-1} - \gamma d_t
+
+    The buffer starts at the first gradient (not at 0) and does not contain the learning
+    rate, so changing ``lr`` changes only the size of the next step. Nesterov's version
+    looks ahead: it steps along the gradient plus the momentum it is about to add.
+
+    Parameters: ``lr`` :math:`\gamma`, ``momentum`` :math:`\mu \ge 0`, ``nesterov`` (needs
+    ``momentum > 0``), ``weight_decay`` :math:`\lambda \ge 0` (an L2 penalty
+    :math:`\frac{\lambda}{2}\|\theta\|^2` added to the loss). State: ``"momentum_buffer"``.
+    PyTorch: ``torch.optim.SGD(params, lr, momentum, dampening=0, weight_decay, nesterov)``.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.momentum = hyperparameter("momentum", momentum)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum <= 0:
+            raise ValueError("Nesterov momentum requires a momentum: got nesterov=True with "
+                             "momentum=0")
+
+    def update(self, param, grad, state):
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param.data
+        if self.momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.copy()
+            else:
+                state["momentum_buffer"] *= self.momentum  # in place: no new array per step
+                state["momentum_buffer"] += grad
+            buffer = state["momentum_buffer"]
+            grad = grad + self.momentum * buffer if self.nesterov else buffer
+        param.data -= self.lr * grad
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad: each coordinate's step is divided by the root of its summed squared gradients.
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(if } \lambda \ne 0) \\
+        s_t &= s_{t-1} + g_t^2, \qquad s_0 = 0 \\
+        \theta_t &= \theta_{t-1} - \gamma \, \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    Coordinates with large past gradients get small steps and rare ones large steps; since
+    :math:`s_t` only grows, the steps shrink over time. :math:`\epsilon` is added *after*
+    the square root. State: ``"sum"`` (:math:`s_t`) and ``"step"``.
+    PyTorch: ``torch.optim.Adagrad(params, lr=0.01, eps=1e-10, weight_decay=0)``.
+    """
+
+    def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.eps = hyperparameter("epsilon", eps)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
+
+    def update(self, param, grad, state):
+        if not state:
+            state["step"], state["sum"] = 0, np.zeros_like(param.data)
+        state["step"] += 1
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param.data
+        state["sum"] += grad * grad  # in place: no new array per step
+        param.data -= self.lr * grad / (np.sqrt(state["sum"]) + self.eps)
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop: Adagrad with an exponential moving average instead of a sum.
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(if } \lambda \ne 0) \\
+        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2, \qquad v_0 = 0 \\
+        \theta_t &= \theta_{t-1} - \gamma \, \frac{g_t}{\sqrt{v_t} + \epsilon}
+            \quad \text{(without momentum)}
+
+    With momentum :math:`\mu > 0` the scaled gradient goes through a buffer that starts at
+    zero: :math:`b_t = \mu b_{t-1} + g_t / (\sqrt{v_t} + \epsilon)`,
+    :math:`\theta_t = \theta_{t-1} - \gamma b_t`. There is no bias correction (unlike Adam),
+    and :math:`\epsilon` is added after the square root.
+    State: ``"square_avg"`` (:math:`v_t`), ``"momentum_buffer"``, ``"step"``.
+    PyTorch: ``torch.optim.RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0,
+    momentum=0)`` (``centered=False``).
+    """
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.alpha = hyperparameter("alpha", alpha, 0.0, 1.0)
+        self.eps = hyperparameter("epsilon", eps)
+        self.momentum = hyperparameter("momentum", momentum)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
+
+    def update(self, param, grad, state):
+        if not state:
+            state["step"], state["square_avg"] = 0, np.zeros_like(param.data)
+            if self.momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(param.data)
+        state["step"] += 1
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param.data
+        state["square_avg"] *= self.alpha  # the averages change in place: no new arrays
+        state["square_avg"] += (1 - self.alpha) * grad ** 2
+        scaled = grad / (np.sqrt(state["square_avg"]) + self.eps)
+        if self.momentum > 0:
+            state["momentum_buffer"] *= self.momentum
+            state["momentum_buffer"] += scaled
+            scaled = state["momentum_buffer"]
+        param.data -= self.lr * scaled
+
+
+class Adam(Optimizer):
+    r"""Adam: momentum (a moving average of gradients) divided by the root of a moving
+    average of squared gradients, both corrected for their start at zero.
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}
+            \quad \text{(L2 penalty, if } \lambda \ne 0) \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad m_0 = 0 \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \qquad v_0 = 0 \\
+        \hat m_t &= \frac{m_t}{1 - \beta_1^t}, \qquad \hat v_t = \frac{v_t}{1 - \beta_2^t} \\
+        \theta_t &= \theta_{t-1} - \gamma \, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    Without the bias correction the first steps would be far too small (:math:`m_1` is only
+    :math:`(1 - \beta_1) g_1`). :math:`t` counts this parameter's steps, starting at 1, and
+    :math:`\epsilon` is added after the square root of the *corrected* :math:`\hat v_t`.
+    Weight decay here is the L2 penalty added to the gradient, which the division by
+    :math:`\sqrt{\hat v_t}` then rescales (see ``AdamW`` for the decoupled version).
+    ``update`` adds the L2 term, then calls ``adam_step``, which does the rest (``AdamW``
+    reuses ``adam_step`` with its own decay).
+    State: ``"step"``, ``"exp_avg"`` (:math:`m_t`), ``"exp_avg_sq"`` (:math:`v_t`).
+    PyTorch: ``torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0)``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.betas = betas_pair(betas)
+        self.eps = hyperparameter("epsilon", eps)
+        self.weight_decay = hyperparameter("weight_decay", weight_decay)
+
+    def update(self, param, grad, state):
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param.data
+        self.adam_step(param, grad, state)
+
+    def adam_step(self, param, grad, state):
+        """The moving averages, their bias correction and the step (no weight decay)."""
+        beta1, beta2 = self.betas
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param.data)
+            state["exp_avg_sq"] = np.zeros_like(param.data)
+        state["step"] += 1
+        t = state["step"]
+        state["exp_avg"] *= beta1  # the averages change in place: no new arrays per step
+        state["exp_avg"] += (1 - beta1) * grad
+        state["exp_avg_sq"] *= beta2
+        state["exp_avg_sq"] += (1 - beta2) * grad * grad
+        m_hat = state["exp_avg"] / (1 - beta1 ** t)
+        v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
+        param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with *decoupled* weight decay.
+
+    .. math::
+
+        \theta &\leftarrow \theta_{t-1} - \gamma \lambda \theta_{t-1}
+            \quad \text{(shrink the weights, outside the gradient)} \\
+        m_t, v_t, \hat m_t, \hat v_t &: \text{as in Adam, from } g_t
+            \text{ (no } \lambda \theta \text{ added)} \\
+        \theta_t &= \theta - \gamma \, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    In Adam, an L2 term :math:`\lambda\theta` added to the gradient is divided by
+    :math:`\sqrt{\hat v_t}`, so weights with large gradients are barely decayed. AdamW
+    shrinks every weight by the same factor :math:`1 - \gamma\lambda`, as weight decay does
+    in plain SGD. Note the default ``weight_decay=0.01``.
+    PyTorch: ``torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0.01)``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def update(self, param, grad, state):
+        param.data *= 1 - self.lr * self.weight_decay
+        self.adam_step(param, grad, state)
+
+
+# ---------------------------------------------------------------- learning-rate schedules
+
+
+class LRScheduler:
+    """The base class of the schedules: it sets ``optimizer.lr`` at every ``step()``.
+
+    A scheduler counts its steps in ``last_epoch`` (0 right after it is made) and, like
+    PyTorch's, computes each learning rate from the optimizer's *current* one
+    (``get_lr``), so schedules can be chained. ``base_lr`` is the optimizer's learning rate
+    when the first scheduler was attached (kept in ``optimizer.initial_lr``). Making a
+    scheduler already applies its value for step 0, as PyTorch does.
+
+    Call ``optimizer.step()`` then ``scheduler.step()`` once per epoch (or per batch).
+    PyTorch: ``torch.optim.lr_scheduler.LRScheduler``.
+    """
+
+    def __init__(self, optimizer):
+        if not (hasattr(optimizer, "lr") and hasattr(optimizer, "step")):
+            raise ValueError(f"a scheduler needs an optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if not hasattr(optimizer, "initial_lr"):
+            optimizer.initial_lr = optimizer.lr
+        self.base_lr = optimizer.initial_lr
+        self.last_epoch = -1
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step that a new scheduler takes (``last_epoch`` becomes 0)."""
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The learning rate for step ``last_epoch`` (already incremented)."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
+
+    def step(self):
+        """Advance one epoch and set ``optimizer.lr``."""
+        self.last_epoch += 1
+        self._set_lr(float(self.get_lr()))
+
+    def _set_lr(self, lr):
+        self.optimizer.lr = lr
+        self._last_lr = [lr]
+
+    def get_last_lr(self):
+        """The learning rate set by the last step, as a one-element list (as PyTorch)."""
+        return list(self._last_lr)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr[0]})"
+
+
+class StepLR(LRScheduler):
+    r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / \text{step\_size} \rfloor}
+
+    In PyTorch's chainable form: :math:`\eta_t = \gamma \, \eta_{t-1}` when :math:`t > 0`
+    is a multiple of ``step_size``, else :math:`\eta_t = \eta_{t-1}`. With ``step_size=30``
+    the rate is :math:`\eta_0` for epochs 0..29, :math:`\gamma\eta_0` for 30..59, ...
+    PyTorch: ``torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma=0.1)``.
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.step_size = whole_number("step_size", step_size, 1)
+        self.gamma = hyperparameter("gamma", gamma)
+        super().__init__(optimizer)
+
+    def get_lr(self):
+        lr, t = self.optimizer.lr, self.last_epoch
+        if t == 0 or t % self.step_size != 0:
+            return lr
+        return lr * self.gamma
+
+
+class LinearLR(LRScheduler):
+    r"""Scale the learning rate by a factor that goes linearly from ``start_factor`` to
+    ``end_factor`` over ``total_iters`` epochs, then stays there: a *warmup* when
+    ``start_factor < end_factor``.
+
+    .. math::
+
+        \eta_t = \eta_0 \left(f_s + (f_e - f_s) \, \frac{\min(t, T)}{T}\right)
+
+    with :math:`f_s` = ``start_factor``, :math:`f_e` = ``end_factor``, :math:`T` =
+    ``total_iters``. PyTorch computes it in chainable form: :math:`\eta_0 f_s` at
+    :math:`t = 0`, then for :math:`1 \le t \le T`
+
+    .. math::
+
+        \eta_t = \eta_{t-1} \left(1 + \frac{f_e - f_s}{T f_s + (t - 1)(f_e - f_s)}\right),
+
+    and :math:`\eta_t = \eta_{t-1}` after :math:`T`.
+    PyTorch: ``torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1/3,
+    end_factor=1.0, total_iters=5)``.
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
+        self.start_factor = hyperparameter("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        self.end_factor = hyperparameter("end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = whole_number("total_iters", total_iters, 1)
+        super().__init__(optimizer)
+
+    def get_lr(self):
+        lr, t = self.optimizer.lr, self.last_epoch
+        if t == 0:
+            return lr * self.start_factor
+        if self._is_initial or t > self.total_iters:
+            return lr
+        change = self.end_factor - self.start_factor
+        return lr * (1.0 + change / (self.total_iters * self.start_factor + (t - 1) * change))
+
+
+class CosineAnnealingLR(LRScheduler):
+    r"""Anneal the learning rate from its base value to ``eta_min`` along half a cosine
+    over ``T_max`` epochs.
+
+    .. math::
+
+        \eta_t = \eta_{min} + \frac{\eta_0 - \eta_{min}}{2}
+            \left(1 + \cos\frac{\pi t}{T_{max}}\right)
+
+    At :math:`t = T_{max}` the rate is :math:`\eta_{min}`; after that the formula goes on,
+    so the rate climbs back up along the cosine (it is periodic with period
+    :math:`2 T_{max}`): stop at :math:`T_{max}`, or use ``SequentialLR``, if you do not want
+    that. PyTorch computes it in chainable form,
+
+    .. math::
+
+        \eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
+            \frac{1 + \cos(\pi t / T_{max})}{1 + \cos(\pi (t - 1) / T_{max})},
+
+    except where the denominator is 0 (:math:`t - 1 - T_{max}` a multiple of
+    :math:`2T_{max}`), where it adds
+    :math:`(\eta_0 - \eta_{min})(1 - \cos(\pi / T_{max}))/2` instead; both forms give the
+    same numbers up to rounding.
+    PyTorch: ``torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        self.T_max = whole_number("T_max", T_max, 1)
+        self.eta_min = hyperparameter("eta_min", eta_min)
+        super().__init__(optimizer)
+
+    def get_lr(self):
+        lr, t = self.optimizer.lr, self.last_epoch
+        if self._is_initial:
+            return lr
+        base, low, period = self.base_lr, self.eta_min, self.T_max
+        if (t - 1 - period) % (2 * period) == 0:
+            return lr + (base - low) * (1 - math.cos(math.pi / period)) / 2
+        return (low + (lr - low) * (1 + math.cos(math.pi * t / period))
+                / (1 + math.cos(math.pi * (t - 1) / period)))
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after the other, switching at the epochs in ``milestones``.
+
+    Epochs ``0 .. milestones[0] - 1`` follow ``schedulers[0]``, epochs from
+    ``milestones[0]`` follow ``schedulers[1]``, and so on. At each milestone the next
+    scheduler **restarts**: the optimizer's learning rate goes back to its base value and
+    that scheduler takes its initial step again (its ``last_epoch`` becomes 0), so it runs
+    from its own beginning, as if it had just been made. The typical use is a warmup then a
+    decay: ``SequentialLR(opt, [LinearLR(opt, 0.01, total_iters=5),
+    CosineAnnealingLR(opt, T_max=95)], milestones=[5])``.
+
+    Making it resets the learning rate to the base value and restarts the first scheduler
+    (making the sub-schedulers has already stepped each of them once).
+    PyTorch: ``torch.optim.lr_scheduler.SequentialLR(optimizer, schedulers, milestones)``.
+    """
+
+    def __init__(self, optimizer, schedulers, milestones):
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR expects at least one scheduler, got none")
+        for k, scheduler in enumerate(schedulers):
+            if getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR expects every scheduler to belong to its "
+                                 f"optimizer, but scheduler {k} ({type(scheduler).__name__}) "
+                                 f"has another one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        for k, milestone in enumerate(milestones):
+            whole_number(f"milestones[{k}]", milestone, 1)
+        if milestones != sorted(milestones):
+            raise ValueError(f"milestones must be increasing, got {milestones}")
+        self.optimizer, self.schedulers, self.milestones = optimizer, schedulers, milestones
+        self.base_lr = optimizer.initial_lr
+        self.last_epoch = 0
+        optimizer.lr = self.base_lr
+        for scheduler in schedulers:
+            scheduler.last_epoch -= 1
+        schedulers[0]._initial_step()
+        self._last_lr = schedulers[0].get_last_lr()
+
+    def step(self):
+        """Advance one epoch: step the current scheduler, or restart the next one at a
+        milestone."""
+        self.last_epoch += 1
+        index = sum(1 for milestone in self.milestones if milestone <= self.last_epoch)
+        scheduler = self.schedulers[index]
+        if index > 0 and self.milestones[index - 1] == self.last_epoch:
+            self.optimizer.lr = scheduler.base_lr  # restart it from its beginning
+            scheduler.last_epoch = -1
+            scheduler._initial_step()
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+# ``minidl.optim.lr_scheduler`` is a submodule, as ``torch.optim.lr_scheduler``: both
+# ``from minidl.optim import lr_scheduler`` and ``import minidl.optim.lr_scheduler`` work.
+lr_scheduler = types.ModuleType(f"{__name__}.lr_scheduler", "Learning-rate schedules "
+                                "(PyTorch: torch.optim.lr_scheduler).")
+for _scheduler in (LRScheduler, StepLR, LinearLR, CosineAnnealingLR, SequentialLR):
+    setattr(lr_scheduler, _scheduler.__name__, _scheduler)
+lr_scheduler.__all__ = ["LRScheduler", "StepLR", "LinearLR", "CosineAnnealingLR",
+                        "SequentialLR"]
+sys.modules[lr_scheduler.__name__] = lr_scheduler
+del _scheduler
