@@ -2,6 +2,8 @@
 unless named; see ``autograder.mistakes``). A part names a mistake only when the student's
 answer is the one the patched reference gives; for random draws, when the student's draws
 are drawn as the patched reference's are (``autograder.checks.a4_init_norm``)."""
+import textwrap
+
 from autograder.mistakes import Catalogue
 
 MISTAKES = Catalogue("a4_init_norm", module="nn.py")
@@ -383,86 +385,67 @@ NOT_UPDATED = "the running statistics were not updated in train mode"
 NO_VARIANCE_PATH = "the term through the variance is missing"
 NO_MEAN_PATH = "the term through the mean is missing"
 
-add("batchnorm_forward normalizes with the unbiased variance", "batchnorm_forward", UNBIASED, """
+
+def batchnorm_forward_then(step):
+    """A patch of ``batchnorm_forward`` that calls the reference, then runs ``step``: code that
+    may change ``out`` and ``bn_param``, with ``mean`` and ``var`` the running statistics
+    before the call, ``eps``, ``m`` (the momentum) and ``train`` (the mode is "train")."""
+    step = textwrap.indent(textwrap.dedent(step).strip(), " " * 8)
+    return f"""
     _right_forward = batchnorm_forward
     def batchnorm_forward(x, gamma, beta, bn_param):
+        d = np.shape(x)[1]
+        mean = np.array(bn_param.get("running_mean", np.zeros(d)))
+        var = np.array(bn_param.get("running_var", np.ones(d)))
+        eps, m = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)
+        train = bn_param.get("mode", "train") == "train"
         out, cache = _right_forward(x, gamma, beta, bn_param)
-        if bn_param.get("mode", "train") == "train":
-            eps = bn_param.get("eps", 1e-5)
-            out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta
+{step}
         return out, cache
-    """, "layers.py")
+    """
+
+
+add("batchnorm_forward normalizes with the unbiased variance", "batchnorm_forward", UNBIASED,
+    batchnorm_forward_then("""
+        if train:
+            out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + eps) + beta
+        """), "layers.py")
 
 add("batchnorm_forward uses the batch statistics in eval", "batchnorm_forward", BATCH_IN_EVAL,
-    """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        if bn_param.get("mode") == "eval":
-            eps = bn_param.get("eps", 1e-5)
+    batchnorm_forward_then("""
+        if not train:
             out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta
-            return out, None
-        return _right_forward(x, gamma, beta, bn_param)
-    """, "layers.py")
+        """), "layers.py")
 
 add("batchnorm_forward uses the running statistics in train", "batchnorm_forward",
-    RUNNING_IN_TRAIN, """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        d = np.shape(x)[1]
-        mean = np.array(bn_param.get("running_mean", np.zeros(d)))
-        var = np.array(bn_param.get("running_var", np.ones(d)))
-        out, cache = _right_forward(x, gamma, beta, bn_param)
-        eps = bn_param.get("eps", 1e-5)
-        return gamma * (x - mean) / np.sqrt(var + eps) + beta, cache
-    """, "layers.py")
+    RUNNING_IN_TRAIN, batchnorm_forward_then("""
+        out = gamma * (x - mean) / np.sqrt(var + eps) + beta
+        """), "layers.py")
 
-add("batchnorm_forward with sqrt(var) + eps", "batchnorm_forward", EPS_OUTSIDE, """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        _, cache = _right_forward(x, gamma, beta, bn_param)
+add("batchnorm_forward with sqrt(var) + eps", "batchnorm_forward", EPS_OUTSIDE,
+    batchnorm_forward_then("""
         x_hat, inv_std = cache[0], cache[1]
-        eps = bn_param.get("eps", 1e-5)
-        var = 1 / inv_std**2 - eps
-        return gamma * (x_hat / inv_std) / (np.sqrt(var) + eps) + beta, cache
-    """, "layers.py")
+        out = gamma * (x_hat / inv_std) / (np.sqrt(1 / inv_std**2 - eps) + eps) + beta
+        """), "layers.py")
 
-add("batchnorm_forward with a biased running_var", "batchnorm_forward", BIASED_RUNNING, """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        before = np.array(bn_param.get("running_var", np.ones(np.shape(x)[1])))
-        out, cache = _right_forward(x, gamma, beta, bn_param)
-        if bn_param.get("mode", "train") == "train":
-            m = bn_param.get("momentum", 0.1)
-            bn_param["running_var"][...] = (1 - m) * before + m * np.var(x, axis=0)
-        return out, cache
-    """, "layers.py")
+add("batchnorm_forward with a biased running_var", "batchnorm_forward", BIASED_RUNNING,
+    batchnorm_forward_then("""
+        if train:
+            bn_param["running_var"][...] = (1 - m) * var + m * np.var(x, axis=0)
+        """), "layers.py")
 
 add("batchnorm_forward with momentum the wrong way round", "batchnorm_forward",
-    MOMENTUM_SWAPPED, """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        d = np.shape(x)[1]
-        mean = np.array(bn_param.get("running_mean", np.zeros(d)))
-        var = np.array(bn_param.get("running_var", np.ones(d)))
-        out, cache = _right_forward(x, gamma, beta, bn_param)
-        if bn_param.get("mode", "train") == "train":
-            m, n = bn_param.get("momentum", 0.1), len(x)
+    MOMENTUM_SWAPPED, batchnorm_forward_then("""
+        if train:
+            n = len(x)
             bn_param["running_mean"][...] = m * mean + (1 - m) * np.mean(x, axis=0)
             bn_param["running_var"][...] = m * var + (1 - m) * np.var(x, axis=0) * n / (n - 1)
-        return out, cache
-    """, "layers.py")
+        """), "layers.py")
 
-add("batchnorm_forward without the update", "batchnorm_forward", NOT_UPDATED, """
-    _right_forward = batchnorm_forward
-    def batchnorm_forward(x, gamma, beta, bn_param):
-        d = np.shape(x)[1]
-        before = {"running_mean": np.array(bn_param.get("running_mean", np.zeros(d))),
-                  "running_var": np.array(bn_param.get("running_var", np.ones(d)))}
-        out, cache = _right_forward(x, gamma, beta, bn_param)
-        for name, value in before.items():
-            bn_param[name][...] = value
-        return out, cache
-    """, "layers.py")
+add("batchnorm_forward without the update", "batchnorm_forward", NOT_UPDATED,
+    batchnorm_forward_then("""
+        bn_param["running_mean"][...], bn_param["running_var"][...] = mean, var
+        """), "layers.py")
 
 add("batchnorm_backward without the statistics' paths", "batchnorm_backward",
     "the batch mean and variance depend on x too: dx has terms through them", """
