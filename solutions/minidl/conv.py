@@ -162,11 +162,10 @@ class Convolution(Op):
     C_out / groups, -1)`` splits the filters, and one batched ``@`` does every group.
 
     **Gradients.** ``Z = W @ cols`` is a matrix product, so with ``dZ`` the output's
-    gradient as matrices of the same layout: ``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``,
-    group by group; ``dcols`` goes back to the images with ``col2im``, the adjoint of
-    ``im2col``. ``gradient`` (given) makes ``dZ``, of shape (groups, C_out / groups,
-    OH * OW * N), once for both rules, which receive it in place of the output's gradient;
-    ``compute`` keeps ``cols`` on the operation (``self.cols``) for the weight's gradient.
+    gradient as matrices of the same layout (``by_group``): ``dW = dZ @ cols.T`` and
+    ``dcols = W.T @ dZ``, group by group; ``dcols`` goes back to the images with ``col2im``,
+    the adjoint of ``im2col``. ``compute`` keeps ``cols`` on the operation (``self.cols``)
+    for the weight's gradient.
     """
 
     def __init__(self, windows, groups):
@@ -179,27 +178,26 @@ class Convolution(Op):
         return as_images(out.reshape(weight.shape[0], -1), x.shape[0], self.windows.out)
         ### END SOLUTION
 
-    def gradient(self, out_grad, out, x, weight):
-        """``Op.gradient``, with the rules given ``dZ``: the output's gradient as one matrix
-        per group, made once for both."""
-        dz = as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
-        return super().gradient(dz, out, x, weight)
-
-    def gradient_a(self, dz, out, x, weight):
+    def gradient_a(self, out_grad, out, x, weight):
         ### BEGIN SOLUTION
-        dcols = np.swapaxes(self.filters(weight), 1, 2) @ dz
+        dcols = np.swapaxes(self.filters(weight), 1, 2) @ self.by_group(out_grad)
         return col2im(dcols.reshape(-1, dcols.shape[2]), x.shape, *self.windows[:3])
         ### END SOLUTION
 
-    def gradient_b(self, dz, out, x, weight):
+    def gradient_b(self, out_grad, out, x, weight):
         ### BEGIN SOLUTION
         columns = self.cols.reshape(self.groups, -1, self.cols.shape[1])
-        return (dz @ np.swapaxes(columns, 1, 2)).reshape(weight.shape)
+        return (self.by_group(out_grad) @ np.swapaxes(columns, 1, 2)).reshape(weight.shape)
         ### END SOLUTION
 
     def filters(self, weight):
         """The filters as one matrix per group: (groups, C_out / groups, C / groups * KH * KW)."""
         return weight.reshape(self.groups, weight.shape[0] // self.groups, -1)
+
+    def by_group(self, out_grad):
+        """The output's gradient (N, C_out, OH, OW) as one matrix per group, in the layout of
+        ``Z``: (groups, C_out / groups, OH * OW * N)."""
+        return as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):

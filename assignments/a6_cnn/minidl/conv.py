@@ -147,11 +147,10 @@ class Convolution(Op):
     C_out / groups, -1)`` splits the filters, and one batched ``@`` does every group.
 
     **Gradients.** ``Z = W @ cols`` is a matrix product, so with ``dZ`` the output's
-    gradient as matrices of the same layout: ``dW = dZ @ cols.T`` and ``dcols = W.T @ dZ``,
-    group by group; ``dcols`` goes back to the images with ``col2im``, the adjoint of
-    ``im2col``. ``gradient`` (given) makes ``dZ``, of shape (groups, C_out / groups,
-    OH * OW * N), once for both rules, which receive it in place of the output's gradient;
-    ``compute`` keeps ``cols`` on the operation (``self.cols``) for the weight's gradient.
+    gradient as matrices of the same layout (``by_group``): ``dW = dZ @ cols.T`` and
+    ``dcols = W.T @ dZ``, group by group; ``dcols`` goes back to the images with ``col2im``,
+    the adjoint of ``im2col``. ``compute`` keeps ``cols`` on the operation (``self.cols``)
+    for the weight's gradient.
     """
 
     def __init__(self, windows, groups):
@@ -161,23 +160,22 @@ class Convolution(Op):
         # YOUR CODE HERE
         raise NotImplementedError('Convolution.compute: write it (see its docstring and a6_cnn.ipynb)')
 
-    def gradient(self, out_grad, out, x, weight):
-        """``Op.gradient``, with the rules given ``dZ``: the output's gradient as one matrix
-        per group, made once for both."""
-        dz = as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
-        return super().gradient(dz, out, x, weight)
-
-    def gradient_a(self, dz, out, x, weight):
+    def gradient_a(self, out_grad, out, x, weight):
         # YOUR CODE HERE
         raise NotImplementedError('Convolution.gradient_a: write it (see its docstring and a6_cnn.ipynb)')
 
-    def gradient_b(self, dz, out, x, weight):
+    def gradient_b(self, out_grad, out, x, weight):
         # YOUR CODE HERE
         raise NotImplementedError('Convolution.gradient_b: write it (see its docstring and a6_cnn.ipynb)')
 
     def filters(self, weight):
         """The filters as one matrix per group: (groups, C_out / groups, C / groups * KH * KW)."""
         return weight.reshape(self.groups, weight.shape[0] // self.groups, -1)
+
+    def by_group(self, out_grad):
+        """The output's gradient (N, C_out, OH, OW) as one matrix per group, in the layout of
+        ``Z``: (groups, C_out / groups, OH * OW * N)."""
+        return as_matrix(out_grad).reshape(self.groups, out_grad.shape[1] // self.groups, -1)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
