@@ -49,6 +49,7 @@ class Part:
     summary: str
     run: Callable
     assignment_id: str = ""
+    explained_by: tuple = ()  # other parts whose mistakes explain this part's answers too
 
 
 OUTCOMES = ("passed", "failed", "error", "hidden")
@@ -77,6 +78,9 @@ class Result:
     def hidden(self):
         """A hidden part of the student edition, graded after submission."""
         return self.outcome == "hidden"
+
+
+NOT_ASKED = object()  # an answer not in hand yet (None is an answer)
 
 
 class Recorder:
@@ -124,11 +128,11 @@ class Context:
         return None
 
     def expect_close(self, what, ask, expected, rtol=compare.RTOL, atol=compare.ATOL,
-                     nonfinite_hint="", got=None):
+                     nonfinite_hint="", got=NOT_ASKED):
         """Ask the student (``ask(self.student)``, unless the answer ``got`` is given) and fail
         unless the answer is ``expected``; a wrong answer is explained by the mistake that
         gives it, if one does. Returns the answer."""
-        got = ask(self.student) if got is None else got
+        got = ask(self.student) if got is NOT_ASKED else got
         try:
             compare.expect_close(got, expected, what, rtol=rtol, atol=atol,
                                  nonfinite_hint=nonfinite_hint)
@@ -155,14 +159,17 @@ class Assignment:
         self.id = assignment_id
         self.parts = []
 
-    def part(self, name, points, visible=True):
-        """Decorator registering a check function as a part worth ``points``."""
+    def part(self, name, points, visible=True, explained_by=()):
+        """Decorator registering a check function as a part worth ``points``. A part that
+        asks the questions of other parts on other inputs names them in ``explained_by``:
+        their catalogued mistakes explain its wrong answers too."""
 
         def register(function):
             if any(part.name == name for part in self.parts):
                 raise ValueError(f"duplicate part name {name!r}")
             summary = (function.__doc__ or name).strip().splitlines()[0]
-            self.parts.append(Part(name, points, visible, summary, function, self.id))
+            self.parts.append(Part(name, points, visible, summary, function, self.id,
+                                   tuple(explained_by)))
             return function
 
         return register
@@ -200,7 +207,7 @@ def describe_student_error(error):
     where = f" (at {error.where})" if error.where else ""
     if error.kind == "NotImplementedError":
         return f"not implemented yet: your code raised NotImplementedError{where}"
-    if error.kind in ("Timeout", "Crash", "NumpyOnly") or NUMPY_ONLY in error.message:
+    if error.kind in ("Timeout", "Crash", "NumpyOnly", "Unusable") or NUMPY_ONLY in error.message:
         return error.message
     if error.kind == "NotPlainData":
         return f"your code returned {error.message}; return numbers and numpy arrays"
@@ -218,8 +225,10 @@ def grader_error(part, message):
 
 def part_context(part, student, ref, seed=0):
     catalogue = mistakes.load(part.assignment_id) if part.assignment_id else None
+    known = tuple(mistake for name in (part.name, *part.explained_by)
+                  for mistake in catalogue.for_part(name)) if catalogue else ()
     return Context(student, ref, np.random.default_rng(part_seed(part.name, seed)),
-                   part.assignment_id, catalogue.for_part(part.name) if catalogue else ())
+                   part.assignment_id, known)
 
 
 def run_part(part, student, ref, seed=0):

@@ -152,16 +152,19 @@ class PatchedReference:
         return self._packages[self.key]
 
     def call(self, target, *args, **kwargs):
-        from autograder.student import InProcessStudent
-
-        with installed_minidl(self._modules()), quiet():
-            return InProcessStudent().call(target, *args, **kwargs)
+        return self._ask("call", target, args, kwargs)
 
     def object(self, target, *args, **kwargs):
+        return self._ask("object", target, args, kwargs)
+
+    def _ask(self, method, target, args, kwargs):
+        """One question, asked of the patched package with its module-level names put back
+        afterwards, so the same question always gets the same answer."""
         from autograder.student import InProcessStudent
 
-        with installed_minidl(self._modules()), quiet():
-            return InProcessStudent().object(target, *args, **kwargs)
+        student = InProcessStudent()
+        with installed_minidl(self._modules()), quiet(), student.part():
+            return getattr(student, method)(target, *args, **kwargs)
 
 
 # ------------------------------------------------------------------ comparing answers

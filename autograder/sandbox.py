@@ -92,6 +92,9 @@ def prctl(option, value):
             pass
 
 
+SHARED_CHECKS = ("_validate.py",)  # minidl's argument checks, which every module calls
+
+
 def die_with_parent():
     """Linux: be killed when the process that started us dies (a fork forgets this)."""
     prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
@@ -102,10 +105,12 @@ def within(path, folder):
 
 
 def student_frame(exc, submission):
-    """'file:line' of the innermost traceback frame inside the submission, if any."""
+    """'file:line' of the innermost traceback frame inside the submission, if any, leaving
+    out minidl's shared argument checks: the line to look at is the one that called them."""
     where = ""
     for frame in traceback.extract_tb(exc.__traceback__):
-        if within(frame.filename, submission):
+        if within(frame.filename, submission) and os.path.basename(frame.filename) \
+                not in SHARED_CHECKS:
             where = f"{os.path.relpath(frame.filename, submission)}:{frame.lineno}"
     return where
 

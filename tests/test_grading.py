@@ -204,7 +204,7 @@ def test_a_worker_seeded_with_the_graders_references_computes_none_again():
 
     rng = np.random.default_rng(0)
     x, W, b, dout = (rng.standard_normal(s) for s in ((4, 3), (3, 2), (2,), (4, 2)))
-    expected = a2_backprop.torch_linear(Reference("cpu"), x, W, b, dout)
+    expected = a2_backprop.torch_layer(Reference("cpu"), "linear", (x, W, b), dout)
     snapshot = pickle.dumps(cache_snapshot())
     # A fresh process, as a worker of `autograder grade` is: it gets the same reference
     # from the snapshot even with PyTorch's matmul broken.
@@ -220,11 +220,13 @@ def broken(*args, **kwargs):
 torch.nn.functional.linear = torch.matmul = torch.Tensor.__matmul__ = broken
 rng = np.random.default_rng(0)
 x, W, b, dout = (rng.standard_normal(s) for s in ((4, 3), (3, 2), (2,), (4, 2)))
-sys.stdout.buffer.write(pickle.dumps(a2_backprop.torch_linear(Reference("cpu"), x, W, b, dout)))
+sys.stdout.buffer.write(pickle.dumps(a2_backprop.torch_layer(Reference("cpu"), "linear", (x, W, b),
+                                                          dout)))
 """
     done = subprocess.run([sys.executable, "-c", code], input=snapshot, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
-    for got, want in zip(pickle.loads(done.stdout), expected, strict=True):
+    got_out, got_grads = pickle.loads(done.stdout)
+    for got, want in zip((got_out, *got_grads), (expected[0], *expected[1]), strict=True):
         np.testing.assert_array_equal(got, want)
 
 

@@ -19,7 +19,6 @@ together there and only arrays come back), and ``TorchBackend`` runs the same fo
 on PyTorch. The mistakes each part explains are in ``solutions/mistakes/a2_backprop.py``;
 the inputs and the PyTorch references follow the parts.
 """
-import dataclasses
 import math
 from typing import NamedTuple
 
@@ -27,10 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder import mistakes
 from autograder.compare import as_array, is_close, unpack
 from autograder.errors import StudentError
-from autograder.framework import Assignment, Fail, describe_student_error
+from autograder.framework import NOT_ASKED, Assignment, Fail, describe_student_error
 from autograder.probes.a2_backprop import (
     FUNCTIONS,
     LAYERS,
@@ -71,20 +69,19 @@ def linear_backward(ctx):
         expect_backward(ctx, "linear", case)
 
 
-@part("linear.any_rank", points=2)
+@part("linear.any_rank", points=2, explained_by=("linear.forward", "linear.backward"))
 def linear_any_rank(ctx):
     """x of shape (N, d1, ..., dk) is flattened; dx comes back in x's shape."""
-    ctx = explained_also_by(ctx, "linear.forward", "linear.backward")
     for case in (linear_case(ctx.rng, "3-D x", (4, 3, 5), 6),
                  linear_case(ctx.rng, "4-D x", (3, 2, 3, 2), 5)):
         expect_forward_of_any_rank(ctx, case)
         expect_backward(ctx, "linear", case)
 
 
-@part("linear.edge_cases", points=1, visible=False)
+@part("linear.edge_cases", points=1, visible=False,
+      explained_by=("linear.forward", "linear.backward", "linear.any_rank"))
 def linear_edge_cases(ctx):
     """One sample, one feature, one output unit, and inputs left unchanged."""
-    ctx = explained_also_by(ctx, "linear.forward", "linear.backward", "linear.any_rank")
     for case in (linear_case(ctx.rng, "one sample", (1, 5), 3),
                  linear_case(ctx.rng, "one feature", (4, 1), 3),
                  linear_case(ctx.rng, "one output unit", (4, 3), 1),
@@ -109,10 +106,9 @@ def relu_backward(ctx):
         expect_backward(ctx, "relu", case)
 
 
-@part("relu.zeros", points=1, visible=False)
+@part("relu.zeros", points=1, visible=False, explained_by=("relu.forward", "relu.backward"))
 def relu_zeros(ctx):
     """At exactly x == 0 the output and the gradient are 0, as in PyTorch."""
-    ctx = explained_also_by(ctx, "relu.forward", "relu.backward")
     x = np.array([[0.0, -0.0, 1.5, -2.0], [0.0, 3.0, 0.0, -1e-300]])
     case = Case("x with exact zeros", (x,), ctx.rng.standard_normal(x.shape) + 2.0)
     expect_forward(ctx, "relu", case)
@@ -137,10 +133,10 @@ def sigmoid_backward(ctx):
         expect_backward(ctx, "sigmoid", case)
 
 
-@part("sigmoid.stability", points=2, visible=False)
+@part("sigmoid.stability", points=2, visible=False,
+      explained_by=("sigmoid.forward", "sigmoid.backward"))
 def sigmoid_stability(ctx):
     """Exact for x of +-1e3 and +-710, with no overflow warning, forward and backward."""
-    ctx = explained_also_by(ctx, "sigmoid.forward", "sigmoid.backward")
     expect_stable(ctx, "sigmoid", extreme_case(ctx.rng), SIGMOID_OVERFLOW_HINT)
 
 
@@ -160,10 +156,9 @@ def tanh_backward(ctx):
         expect_backward(ctx, "tanh", case)
 
 
-@part("tanh.stability", points=1, visible=False)
+@part("tanh.stability", points=1, visible=False, explained_by=("tanh.forward", "tanh.backward"))
 def tanh_stability(ctx):
     """Exact for x of +-1e3, with no overflow warning, forward and backward."""
-    ctx = explained_also_by(ctx, "tanh.forward", "tanh.backward")
     expect_stable(ctx, "tanh", extreme_case(ctx.rng), TANH_OVERFLOW_HINT)
 
 
@@ -189,10 +184,10 @@ def numerical_gradient_restores_x(ctx):
                     "numerical_gradient(f, x, h=1e-3)")
 
 
-@part("numerical_gradient.edge_cases", points=2, visible=False)
+@part("numerical_gradient.edge_cases", points=2, visible=False,
+      explained_by=("numerical_gradient.value",))
 def numerical_gradient_edge_cases(ctx):
     """A 3-D x, one entry, f reading x through a closure, and the h argument."""
-    ctx = explained_also_by(ctx, "numerical_gradient.value")
     for function, shape in (("sum(sin(x) * x)", (2, 3, 2)), ("logsumexp(x)", (1,))):
         x = ng_point(ctx.rng, shape)
         expect_numerical_gradient(ctx, function, x, autograd_gradient(ctx.ref, function, x))
@@ -218,10 +213,9 @@ def rel_error_value(ctx):
                      "a = [1, -2, 0.5, 3], b = [1.1, -2.5, -0.25, 3]")
 
 
-@part("rel_error.zeros", points=1, visible=False)
+@part("rel_error.zeros", points=1, visible=False, explained_by=("rel_error.value",))
 def rel_error_zeros(ctx):
     """Zeros in both arrays give 0 (not nan), and the denominator's floor is 1e-12."""
-    ctx = explained_also_by(ctx, "rel_error.value")
     expect_rel_error(ctx, np.zeros((2, 3)), np.zeros((2, 3)), "a = b = 0")
     expect_rel_error(ctx, np.array([0.0, 1.0, 1e-14, 2.0]), np.array([0.0, 1.0 + 1e-9, 0.0, 2.0]),
                      "a = [0, 1, 1e-14, 2], b = [0, 1 + 1e-9, 0, 2]")
@@ -267,10 +261,9 @@ def mlp_gradients(ctx):
             expect_mlp_gradients(ctx, mlp_case(ctx.rng, dims, activation, reg=0.3))
 
 
-@part("MLP.deep", points=2, visible=False)
+@part("MLP.deep", points=2, visible=False, explained_by=("MLP.loss", "MLP.gradients"))
 def mlp_deep(ctx):
     """Four hidden layers, no hidden layer, one sample: loss and every gradient."""
-    ctx = explained_also_by(ctx, "MLP.loss", "MLP.gradients")
     cases = [([5, 8, 7, 6, 6, 4], activation, 7) for activation in ACTIVATION_NAMES]
     for dims, activation, n_samples in cases + [([5, 3], "relu", 6), ([4, 6, 3], "tanh", 1)]:
         case = mlp_case(ctx.rng, dims, activation, reg=0.1, n_samples=n_samples)
@@ -301,16 +294,6 @@ def mlp_digits(ctx):
 
 # ================================================================ what the parts ask
 
-def explained_also_by(ctx, *parts):
-    """``ctx`` for a part that asks the questions of ``parts`` on other inputs: their
-    mistakes explain its wrong answers too."""
-    catalogue = mistakes.load(ctx.assignment_id)
-    if catalogue is None:
-        return ctx
-    return dataclasses.replace(ctx, mistakes=ctx.mistakes + tuple(
-        mistake for name in parts for mistake in catalogue.for_part(name)))
-
-
 def layer_pass(who, layer, inputs, dout=None):
     """The probe's reply for one forward pass of ``layer`` (and, given ``dout``, its
     backward pass); Fail when a pass changed its inputs or ``dout`` in place."""
@@ -340,7 +323,7 @@ def gradient_per_input(layer, grads):
     return unpack(grads, count, LAYERS[layer].backward)
 
 
-def expect_forward(ctx, layer, case, got=None, nonfinite_hint=""):
+def expect_forward(ctx, layer, case, got=NOT_ASKED, nonfinite_hint=""):
     """``<layer>_forward`` on the case's inputs gives PyTorch's output."""
     spec = LAYERS[layer]
     ctx.expect_close(f"{spec.forward} out ({case.label}; out = {spec.formula})",
@@ -349,11 +332,11 @@ def expect_forward(ctx, layer, case, got=None, nonfinite_hint=""):
                      nonfinite_hint=nonfinite_hint)
 
 
-def expect_backward(ctx, layer, case, got=None, nonfinite_hint=""):
+def expect_backward(ctx, layer, case, got=NOT_ASKED, nonfinite_hint=""):
     """``<layer>_backward`` gives PyTorch's gradient of every input for the case's dout."""
     spec = LAYERS[layer]
     expected = torch_layer(ctx.ref, layer, case.inputs, case.dout)[1]
-    got = backward_grads(ctx.student, layer, case) if got is None else got
+    got = backward_grads(ctx.student, layer, case) if got is NOT_ASKED else got
     for index, name in enumerate(spec.inputs):
         ctx.expect_close(f"{spec.backward} d{name} ({case.label})",
                          lambda who, index=index: backward_grads(who, layer, case)[index],

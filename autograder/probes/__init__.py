@@ -9,13 +9,19 @@ computed from that plain data in the grader's own process. Probes import numpy, 
 standard library and the student's ``minidl`` only, never torch.
 
 ``drive``, here, is the probe behind every ``Student.object``. ``plain`` is the one way a
-probe hands back a value the student's code made: a value that cannot cross raises
-TypeError, which reaches the grader as every other error of the student's code does (one
-error shape: never a marker string or a "problem" entry in a reply).
+probe hands back a value the student's code made. A value the grader cannot use (one that
+cannot cross, a result of the wrong kind) raises ``Unusable``, which reaches the grader as
+every other error of the student's code does, and its message is the feedback as it is
+(one error shape: never a marker string or a "problem" entry in a reply).
 """
 import importlib
 
 import numpy as np
+
+
+class Unusable(TypeError):
+    """The student's code gave a value the grader cannot use; the message says what it gave
+    and what it should give."""
 
 
 def drive(target, args=(), kwargs=None, set=None, calls=(), get=()):
@@ -41,4 +47,4 @@ def plain(value, what):
         return type(value)(plain(item, f"{what}[{k}]") for k, item in enumerate(value))
     if value is None or isinstance(value, (bool, int, float, np.ndarray, np.generic)):
         return value
-    raise TypeError(f"{what} is a {type(value).__name__}; expected a number or a numpy array")
+    raise Unusable(f"{what} is a {type(value).__name__}; expected a number or a numpy array")

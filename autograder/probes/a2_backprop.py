@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.probes import plain
+from autograder.probes import Unusable, plain
 
 
 class Layer(NamedTuple):
@@ -103,7 +103,7 @@ def forward_backward(layer, inputs, dout=None):
         with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
             result = getattr(layers, spec.forward)(*inputs)
             if not isinstance(result, (tuple, list)) or len(result) != 2:
-                raise TypeError(f"{spec.forward} must return a tuple (out, cache); it "
+                raise Unusable(f"{spec.forward} must return a tuple (out, cache); it "
                                 f"returned {_describe(result)}")
             out, cache = result
             grads = None if dout is None else getattr(layers, spec.backward)(dout, cache)

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.probes import plain
+from autograder.probes import Unusable, plain
 
 # ---------------------------------------------------------------- the vocabulary
 
@@ -225,7 +225,7 @@ def _results(nodes, kind, first):
     """The nodes made by ops, each checked to be a ``kind`` (TypeError otherwise)."""
     for k, node in enumerate(nodes[first:]):
         if not isinstance(node, kind):
-            raise TypeError(f"v{k} is a {type(node).__name__}, not a {kind.__name__}: every "
+            raise Unusable(f"v{k} is a {type(node).__name__}, not a {kind.__name__}: every "
                             f"operation on {kind.__name__}s must return a new "
                             f"{kind.__name__}")
     return nodes

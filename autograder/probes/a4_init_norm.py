@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.probes import plain
+from autograder.probes import Unusable, plain
 
 
 class ModuleKind(NamedTuple):
@@ -161,7 +161,7 @@ PARAMETER_ADVICE = "keep each parameter as a Tensor with requires_grad=True"
 def tensor_data(value, what, advice=OUTPUT_ADVICE):
     """The values of ``value``, a Tensor; TypeError naming ``what`` for anything else."""
     if not isinstance(value, _tensor_class()):
-        raise TypeError(f"{what} is a {type(value).__name__}, not a Tensor: {advice}")
+        raise Unusable(f"{what} is a {type(value).__name__}, not a Tensor: {advice}")
     return plain(value.data, what)
 
 
@@ -291,7 +291,7 @@ def state_dict(stack, state):
     _set_state(network, state)
     saved = network.state_dict()
     if not isinstance(saved, dict):
-        raise TypeError(f"state_dict() returned a {type(saved).__name__}; it must return a "
+        raise Unusable(f"state_dict() returned a {type(saved).__name__}; it must return a "
                         f"dict of arrays")
     values = {str(key): np.array(plain(value, f"state_dict()[{key!r}]"))
               for key, value in saved.items()}
@@ -381,7 +381,7 @@ def batchnorm(xs, gamma, beta, bn_param, douts=None):
     for step, x in enumerate(xs):
         result = forward(np.array(x), np.array(gamma), np.array(beta), bn_param)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise TypeError(f"batchnorm_forward returned a {type(result).__name__}; it must "
+            raise Unusable(f"batchnorm_forward returned a {type(result).__name__}; it must "
                             f"return a tuple (out, cache)")
         out, cache = result
         reply["outputs"].append(plain(out, "the out of batchnorm_forward"))

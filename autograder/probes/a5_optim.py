@@ -15,7 +15,7 @@ import importlib
 
 import numpy as np
 
-from autograder.probes import plain
+from autograder.probes import Unusable, plain
 
 
 def build(target, *args, **kwargs):
@@ -90,7 +90,7 @@ def run_loader(X, y, batch_size, epochs, kwargs):
                 raise RuntimeError("the loader yields more batches than there are samples: "
                                    "does __iter__ ever stop?")
             if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-                raise TypeError(f"the loader must yield pairs (X_batch, y_batch), got "
+                raise Unusable(f"the loader must yield pairs (X_batch, y_batch), got "
                                 f"{type(batch).__name__}")
             batches.append([plain(np.asarray(batch[0]), "X_batch"),
                             plain(np.asarray(batch[1]), "y_batch")])

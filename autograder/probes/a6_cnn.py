@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.probes import plain
+from autograder.probes import Unusable, plain
 
 
 class Operation(NamedTuple):
@@ -80,7 +80,7 @@ def evaluate(name, arrays, options, grad):
     else:
         out = operation(*tensors, **options)
     if not isinstance(out, Tensor):
-        raise TypeError(f"{name} returned a {type(out).__name__}; it must return a Tensor")
+        raise Unusable(f"{name} returned a {type(out).__name__}; it must return a Tensor")
     if out.shape == np.shape(grad):  # else the grader reports the output's shape
         out.backward(grad)
     return {"out": plain(out.data, f"{name}(...).data"),
