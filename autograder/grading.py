@@ -118,9 +118,9 @@ def show_progress(progress):
 def check_submission(assignment_id, submission, device="auto", seed=0, limits=None,
                      hidden_paths=(), progress=False, isolation_level=None,
                      reference_seconds=None, first_part=0, on_result=None, timings=None,
-                     batch=""):
-    """Run the parts of ``assignment_id`` (from ``first_part`` on) on the submission folder
-    and return a Report.
+                     batch="", part_names=None):
+    """Run the parts of ``assignment_id`` (from ``first_part`` on; only those named in
+    ``part_names`` if it is given) on the submission folder and return a Report.
 
     ``hidden_paths`` are folders the student's process must not see (at the bwrap level),
     such as the other students' submissions. ``reference_seconds`` ({part: seconds the
@@ -139,7 +139,8 @@ def check_submission(assignment_id, submission, device="auto", seed=0, limits=No
                       if IMPORT in reference_seconds else None)
     with IsolatedStudent(submission, limits, hidden_paths, isolation_level,
                          student_modules(assignment_id), import_seconds, batch) as student:
-        parts = list(enumerate(assignment.parts))[first_part:]
+        parts = [(index, part) for index, part in list(enumerate(assignment.parts))[first_part:]
+                 if part_names is None or part.name in part_names]
         for index, part in tqdm(parts, desc=assignment_id, unit="check",
                                 disable=not show_progress(progress)):
             if time.monotonic() >= budget_end:
