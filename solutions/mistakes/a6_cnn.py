@@ -85,6 +85,12 @@ add("every group reads the first channels", "conv2d.groups",
 
 # ---------------------------------------------------------------- pooling
 
+add("pooling stride of 1 by default", "max_pool2d.forward",
+    "stride=None means stride = kernel_size (windows side by side, as PyTorch), not 1", """
+    def _pooling_windows(x, kernel_size, stride):
+        return sliding_windows(x.shape, kernel_size, 1 if stride is None else stride, 0)
+    """)
+
 add("max-pool gradient to the whole window", "max_pool2d.gradient",
     "the gradient went to every entry of each window: a maximum routes all of its "
     "window's gradient to the one entry that was the maximum (the first one when several "

@@ -27,6 +27,14 @@ HELD_OUT.add(
         """)
 
 HELD_OUT.add(
+    "conv2d always adds a bias", "conv2d.edge_cases", "your code raised", """
+        _right_conv2d = conv2d
+        def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
+            out = _right_conv2d(x, weight, None, stride, padding, groups)
+            return out + _as_tensor(bias).reshape(1, -1, 1, 1)
+        """)
+
+HELD_OUT.add(
     "BatchNorm2d normalizes with the unbiased variance", "BatchNorm2d.train",
     "the output is wrong", """
         def _unbiased(self, x):
