@@ -23,6 +23,7 @@ from timing import BLAS_OVERRIDES, load_average, machine_description  # noqa: E4
 BENCHMARKS = {
     "mlp": "MLP training step: minidl vs PyTorch vs numpy",
     "autodiff": "Autodiff overhead on small operations: minidl vs PyTorch eager",
+    "conv": "Convolution forward and backward: minidl vs PyTorch",
     "grading": "Grading: autograder vs nbgrader (a1_linear)",
     "notebooks": "Notebook execution times",
 }

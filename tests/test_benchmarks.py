@@ -16,6 +16,7 @@ def test_quick_benchmarks_write_a_results_file(tmp_path):
     text = out.read_text()
     assert "- CPU:" in text and "PyTorch" in text
     for heading in ("## MLP training step", "## Autodiff overhead",
-                    "## Grading: autograder vs nbgrader", "## Notebook execution times"):
+                    "## Convolution forward and backward", "## Grading: autograder vs nbgrader",
+                    "## Notebook execution times"):
         assert heading in text
     assert "| one solved submission |" in text and "| a1_linear (solved) |" in text
