@@ -6,6 +6,11 @@ from autograder.mistakes import Catalogue
 MISTAKES = Catalogue("a6_cnn", module="conv.py")
 add = MISTAKES.add
 
+# Two causes of a wrong output size give the same answer on some inputs: one explanation.
+OUTPUT_SIZE = ("the output has the wrong size: a kernel fits (H + 2 * padding - KH) // stride + 1 "
+               "times down, and likewise across: the padding widens the image, and the last "
+               "window ends exactly at the padded edge")
+
 # ---------------------------------------------------------------- im2col and col2im
 
 add("padding on every axis", "im2col.value",
@@ -14,6 +19,19 @@ add("padding on every axis", "im2col.value",
     _right_im2col = im2col
     def im2col(x, kernel_size, stride=1, padding=0):
         return _right_im2col(np.pad(as_float(x), padding), kernel_size, stride, 0)
+    """)
+
+add("im2col one window too few", "im2col.value",
+    "the last window of each row and column is missing: a kernel fits "
+    "(H + 2 * padding - KH) // stride + 1 times, the last one ending exactly at the padded "
+    "edge (range(0, H + 2p - KH + 1, stride), not range(0, H + 2p - KH, stride))", """
+    _right_im2col = im2col
+    def im2col(x, kernel_size, stride=1, padding=0):
+        x = as_float(x)
+        (oh, ow) = sliding_windows(x.shape, kernel_size, stride, padding).out
+        cols = _right_im2col(x, kernel_size, stride, padding)
+        cols = cols.reshape(cols.shape[0], oh, ow, x.shape[0])[:, :oh - 1, :ow - 1]
+        return cols.reshape(cols.shape[0], -1)
     """)
 
 add("col2im overwrites", "col2im.adjoint",
@@ -60,9 +78,7 @@ add("kernel flipped", "conv2d.forward",
                              groups)
     """)
 
-add("output size without the padding", "conv2d.stride_padding",
-    "the output has the wrong size: OH = (H + 2 * padding - KH) // stride + 1, and OW "
-    "likewise (the padding widens the image the kernel slides over)", """
+add("output size without the padding", "conv2d.stride_padding", OUTPUT_SIZE, """
     _right_conv2d = conv2d
     def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
         out = _right_conv2d(x, weight, bias, stride, padding, groups)
@@ -70,6 +86,12 @@ add("output size without the padding", "conv2d.stride_padding",
             np.shape(x), np.shape(weight)[2:], stride, padding).stride
         height, width = np.shape(x)[2:]
         return out[:, :, :(height - kh) // sh + 1, :(width - kw) // sw + 1]
+    """)
+
+add("conv2d one window too few", "conv2d.stride_padding", OUTPUT_SIZE, """
+    _right_conv2d = conv2d
+    def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
+        return _right_conv2d(x, weight, bias, stride, padding, groups)[:, :, :-1, :-1]
     """)
 
 add("every group reads the first channels", "conv2d.groups",
