@@ -268,30 +268,23 @@ def forward_only(spec):
 def no_grad(spec):
     """The graph built inside ``no_grad()``: every node's value and whether the last one
     requires a gradient; then whether an op after the block requires one, and whether one
-    after a block that raised does.
-
-    The engine's module is left as it was found (a mode that a wrong ``no_grad`` left off
-    is put back), so asking twice gives the same answer.
+    after a block that raised does. (Whatever mode a wrong ``no_grad`` leaves behind ends
+    with the part: every part starts from the modules as imported.)
     """
     autograd = _autograd()
-    found = dict(vars(autograd))
+    leaves = [autograd.Tensor(value, requires_grad=True) for value in spec["inputs"]]
+    with autograd.no_grad():
+        nodes = _results(build(autograd, leaves, spec["ops"]), autograd.Tensor, len(leaves))
+    after = leaves[0] * 2.0
     try:
-        leaves = [autograd.Tensor(value, requires_grad=True) for value in spec["inputs"]]
         with autograd.no_grad():
-            nodes = _results(build(autograd, leaves, spec["ops"]), autograd.Tensor,
-                             len(leaves))
-        after = leaves[0] * 2.0
-        try:
-            with autograd.no_grad():
-                raise KeyError("raised inside no_grad")
-        except KeyError:
-            pass
-        after_error = leaves[0] * 2.0
-        return {"values": _values(nodes, "data"),
-                "requires_grad": bool(nodes[-1].requires_grad),
-                "after": bool(after.requires_grad), "after_error": bool(after_error.requires_grad)}
-    finally:
-        vars(autograd).update(found)
+            raise KeyError("raised inside no_grad")
+    except KeyError:
+        pass
+    after_error = leaves[0] * 2.0
+    return {"values": _values(nodes, "data"),
+            "requires_grad": bool(nodes[-1].requires_grad),
+            "after": bool(after.requires_grad), "after_error": bool(after_error.requires_grad)}
 
 
 def chain(x, n_ops, scale, shift):
