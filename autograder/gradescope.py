@@ -166,6 +166,14 @@ def _module_folder(submission):
     return found[0] / "minidl" if found else None
 
 
+def _is_module_file(path, module):
+    """Whether the file at ``path`` is minidl's ``module`` uploaded on its own: the same file
+    name, and for a package's ``__init__.py`` the same folder name too."""
+    parts = Path(module).parts
+    count = 2 if parts[-1] == "__init__.py" else 1
+    return Path(path).parts[-count:] == parts[-count:]
+
+
 def assemble_submission(assignment_id, submission, out):
     """Make the folder ``autograder check`` grades: the release of the assignment, with the
     student's modules over its own. The upload may be the assignment folder itself, a folder
@@ -178,15 +186,18 @@ def assemble_submission(assignment_id, submission, out):
     own = minidl_modules(assignment_id)[1]
     package = _module_folder(submission)
     if package is not None:
-        sources = sorted(package.glob("*.py"))
+        sources = {path.relative_to(package).as_posix(): path
+                   for path in sorted(package.rglob("*.py")) if "__pycache__" not in path.parts}
     else:
-        loose = {}
+        sources = {}
         for path in sorted(Path(submission).rglob("*.py"), key=lambda p: len(p.parts)):
-            loose.setdefault(path.name, path)  # the shallowest file of each name
-        sources = [loose[name] for name in own if name in loose]
-    for path in sources:
-        shutil.copyfile(path, Path(out) / "minidl" / path.name)
-    if not {path.name for path in sources} & set(own):
+            for module in own:  # the shallowest file of each module's name
+                if module not in sources and _is_module_file(path, module):
+                    sources[module] = path
+    for module, path in sources.items():
+        (Path(out) / "minidl" / module).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(out) / "minidl" / module)
+    if not set(sources) & set(own):
         return (f"the upload holds none of {', '.join(own)} (neither in a minidl folder nor "
                 "on its own), so the starter code was graded: upload your minidl folder "
                 "or those files")

@@ -107,7 +107,8 @@ IMPORT = "(import)"  # the key of the import's own time among the parts' times
 def student_modules(assignment_id):
     """The minidl modules a submission of ``assignment_id`` holds, as import names."""
     earlier, own = minidl_modules(assignment_id)
-    return tuple(f"minidl.{name.removesuffix('.py')}" for name in (*earlier, *own))
+    return tuple("minidl." + name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+                 for name in (*earlier, *own))
 
 
 def show_progress(progress):

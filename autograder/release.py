@@ -95,8 +95,12 @@ def _qualified_name(lines, number):
     return ".".join(names) or "this code"
 
 
-def module_owner(name):
-    """The assignment that adds minidl module ``name`` (None for the shared modules)."""
+def module_owner(path):
+    """The assignment that adds the minidl module at ``path`` (None for the shared modules):
+    its path inside the reference minidl, or a file name such as ``"linear.py"``."""
+    path = Path(path)
+    name = (path.relative_to(REFERENCE_MINIDL).as_posix() if path.is_relative_to(REFERENCE_MINIDL)
+            else path.name)
     for assignment_id, modules in ASSIGNMENT_MODULES.items():
         if name in modules:
             return assignment_id
@@ -121,7 +125,7 @@ def release_source(text, path, assignment_id, solved=False):
     keeps ``assignment_id``'s own regions too (the folder of a student who solved it).
     """
     lines = text.splitlines(keepends=True)
-    default_owner = module_owner(Path(path).name)
+    default_owner = module_owner(path)
     output, position = [], 0
     for begin, end, tag in _regions(lines, path):
         owner = tag or default_owner
@@ -145,6 +149,7 @@ def write_minidl(assignment_id, destination, solved=False):
     destination.mkdir(parents=True, exist_ok=True)
     for name in SHARED_MODULES + earlier + own:
         path = REFERENCE_MINIDL / name
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)  # a package's folder
         (destination / name).write_text(
             release_source(path.read_text(), path, assignment_id, solved))
 
@@ -355,9 +360,9 @@ def _source_texts(assignment_id=None):
     """(lines, hidden) for each solution-side text, a .py file or one notebook cell:
     ``hidden`` are the stripped lines that the release of ``assignment_id`` (any release,
     when None) must not contain."""
-    for path in sorted(REFERENCE_MINIDL.glob("*.py")):
+    for path in sorted(REFERENCE_MINIDL.rglob("*.py")):
         lines = path.read_text().splitlines()
-        default_owner = module_owner(path.name)
+        default_owner = module_owner(path)
         hidden = set()
         for begin, end, tag in _regions(lines, path):
             owner = tag or default_owner
