@@ -27,7 +27,7 @@ ASSIGNMENT_MODULES = {
     "a2_backprop": ("layers.py",),
     "a3_autodiff": ("autograd.py", "forward.py"),
     "a4_init_norm": ("init.py", "nn.py"),
-    "a5_optim": ("optim.py", "data.py"),
+    "a5_optim": ("optim/__init__.py", "optim/lr_scheduler.py", "data.py"),
     "a6_cnn": ("conv.py",),
 }
 SHARED_MODULES = ("__init__.py", "_validate.py")

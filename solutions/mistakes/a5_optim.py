@@ -3,8 +3,8 @@
 mistake only when the student's answer is the one the patched reference gives."""
 from autograder.mistakes import Catalogue
 
-OPTIMIZERS = "optim.py"
-SCHEDULES = "optim.py"
+OPTIMIZERS = "optim/__init__.py"
+SCHEDULES = "optim/lr_scheduler.py"
 LOADER = "data.py"
 
 MISTAKES = Catalogue("a5_optim", module=OPTIMIZERS)

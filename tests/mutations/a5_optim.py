@@ -5,8 +5,8 @@ A held-out bug is realistic wrong code written apart from the catalogue of mista
 """
 from autograder.mistakes import Catalogue
 
-OPTIMIZERS = "optim.py"
-SCHEDULES = "optim.py"
+OPTIMIZERS = "optim/__init__.py"
+SCHEDULES = "optim/lr_scheduler.py"
 LOADER = "data.py"
 
 HELD_OUT = Catalogue("a5_optim", module=OPTIMIZERS)
@@ -515,8 +515,8 @@ HELD_OUT.add(
 
 # Optimizers written differently: state kept with setdefault and in-place numpy ops, Adam
 # with the bias correction folded into the step size (torch's "efficient" form, equal
-# mathematically), AdamW decaying with an explicit multiplication, and every schedule in
-# closed form (not PyTorch's chainable form).
+# mathematically), AdamW decaying with an explicit multiplication; and (SCHEDULES_A) every
+# schedule in closed form, not PyTorch's chainable form.
 ALTERNATIVE_A = '''
 import math
 
@@ -581,6 +581,10 @@ Adagrad.update = _adagrad_update
 RMSprop.update = _rmsprop_update
 Adam.adam_step = _adam_step
 AdamW.update = _adamw_update
+'''
+
+SCHEDULES_A = '''
+import math
 
 
 def _step_lr(self):
@@ -650,4 +654,5 @@ DataLoader.__iter__ = _iter
 '''
 
 
-ALTERNATIVES = {"A": {OPTIMIZERS: ALTERNATIVE_A}, "B": {LOADER: ALTERNATIVE_B}}
+ALTERNATIVES = {"A": {OPTIMIZERS: ALTERNATIVE_A, SCHEDULES: SCHEDULES_A},
+                "B": {LOADER: ALTERNATIVE_B}}

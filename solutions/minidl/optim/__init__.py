@@ -1,5 +1,5 @@
-"""Optimizers that update the parameters of a model from their gradients, and learning-rate
-schedules (``minidl.optim.lr_scheduler``).
+"""Optimizers that update the parameters of a model from their gradients; the learning-rate
+schedules are in the submodule ``minidl.optim.lr_scheduler``, as in PyTorch.
 
 An optimizer holds a list of parameters (``minidl.autograd.Tensor`` leaves with
 ``requires_grad=True``). After ``loss.backward()`` has filled every ``p.grad``,
@@ -13,18 +13,14 @@ gradient at step ``t`` (the first step is ``t = 1``), :math:`\\gamma` the learni
 ``lr``, :math:`\\lambda` the weight decay; operations on arrays are entry by entry.
 
 PyTorch equivalents: ``torch.optim.SGD`` (with ``dampening=0``), ``Adagrad``, ``RMSprop``,
-``Adam``, ``AdamW`` with a single parameter group, and ``torch.optim.lr_scheduler.StepLR``,
-``LinearLR``, ``CosineAnnealingLR``, ``SequentialLR``. As in PyTorch, a parameter whose
-``.grad`` is None is skipped, and the learning rate is read from ``optimizer.lr`` at every
-step, so a scheduler (or you) can change it between steps.
+``Adam``, ``AdamW`` with a single parameter group. As in PyTorch, a parameter whose ``.grad``
+is None is skipped, and the learning rate is read from ``optimizer.lr`` at every step, so a
+scheduler (or you) can change it between steps.
 """
-import math
-import sys
-import types
-
 import numpy as np
 
-from minidl._validate import betas_pair, hyperparameter, parameter_list, whole_number
+from minidl._validate import betas_pair, hyperparameter, parameter_list
+from minidl.optim import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
 
@@ -119,6 +115,7 @@ class SGD(Optimizer):
                              "momentum=0")
 
     def update(self, param, grad, state):
+        ### BEGIN SOLUTION
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param.data
         if self.momentum != 0:
@@ -130,6 +127,7 @@ class SGD(Optimizer):
             buffer = state["momentum_buffer"]
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         param.data -= self.lr * grad
+        ### END SOLUTION
 
 
 class Adagrad(Optimizer):
@@ -153,6 +151,7 @@ class Adagrad(Optimizer):
         self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
+        ### BEGIN SOLUTION
         if not state:
             state["step"], state["sum"] = 0, np.zeros_like(param.data)
         state["step"] += 1
@@ -160,6 +159,7 @@ class Adagrad(Optimizer):
             grad = grad + self.weight_decay * param.data
         state["sum"] += grad * grad  # in place: no new array per step
         param.data -= self.lr * grad / (np.sqrt(state["sum"]) + self.eps)
+        ### END SOLUTION
 
 
 class RMSprop(Optimizer):
@@ -189,6 +189,7 @@ class RMSprop(Optimizer):
         self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
+        ### BEGIN SOLUTION
         if not state:
             state["step"], state["square_avg"] = 0, np.zeros_like(param.data)
             if self.momentum > 0:
@@ -204,6 +205,7 @@ class RMSprop(Optimizer):
             state["momentum_buffer"] += scaled
             scaled = state["momentum_buffer"]
         param.data -= self.lr * scaled
+        ### END SOLUTION
 
 
 class Adam(Optimizer):
@@ -238,12 +240,15 @@ class Adam(Optimizer):
         self.weight_decay = hyperparameter("weight_decay", weight_decay)
 
     def update(self, param, grad, state):
+        ### BEGIN SOLUTION
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param.data
         self.adam_step(param, grad, state)
+        ### END SOLUTION
 
     def adam_step(self, param, grad, state):
         """The moving averages, their bias correction and the step (no weight decay)."""
+        ### BEGIN SOLUTION
         beta1, beta2 = self.betas
         if not state:
             state["step"] = 0
@@ -258,6 +263,7 @@ class Adam(Optimizer):
         m_hat = state["exp_avg"] / (1 - beta1 ** t)
         v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
         param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        ### END SOLUTION
 
 
 class AdamW(Adam):
@@ -283,231 +289,7 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
     def update(self, param, grad, state):
+        ### BEGIN SOLUTION
         param.data *= 1 - self.lr * self.weight_decay
         self.adam_step(param, grad, state)
-
-
-# ---------------------------------------------------------------- learning-rate schedules
-
-
-class LRScheduler:
-    """The base class of the schedules: it sets ``optimizer.lr`` at every ``step()``.
-
-    A scheduler counts its steps in ``last_epoch`` (0 right after it is made) and, like
-    PyTorch's, computes each learning rate from the optimizer's *current* one
-    (``get_lr``), so schedules can be chained. ``base_lr`` is the optimizer's learning rate
-    when the first scheduler was attached (kept in ``optimizer.initial_lr``). Making a
-    scheduler already applies its value for step 0, as PyTorch does.
-
-    Call ``optimizer.step()`` then ``scheduler.step()`` once per epoch (or per batch).
-    PyTorch: ``torch.optim.lr_scheduler.LRScheduler``.
-    """
-
-    def __init__(self, optimizer):
-        if not (hasattr(optimizer, "lr") and hasattr(optimizer, "step")):
-            raise ValueError(f"a scheduler needs an optimizer, got {type(optimizer).__name__}")
-        self.optimizer = optimizer
-        if not hasattr(optimizer, "initial_lr"):
-            optimizer.initial_lr = optimizer.lr
-        self.base_lr = optimizer.initial_lr
-        self.last_epoch = -1
-        self._initial_step()
-
-    def _initial_step(self):
-        """The step that a new scheduler takes (``last_epoch`` becomes 0)."""
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def get_lr(self):
-        """The learning rate for step ``last_epoch`` (already incremented)."""
-        raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
-
-    def step(self):
-        """Advance one epoch and set ``optimizer.lr``."""
-        self.last_epoch += 1
-        self._set_lr(float(self.get_lr()))
-
-    def _set_lr(self, lr):
-        self.optimizer.lr = lr
-        self._last_lr = [lr]
-
-    def get_last_lr(self):
-        """The learning rate set by the last step, as a one-element list (as PyTorch)."""
-        return list(self._last_lr)
-
-    def __repr__(self):
-        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr[0]})"
-
-
-class StepLR(LRScheduler):
-    r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
-
-    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / \text{step\_size} \rfloor}
-
-    In PyTorch's chainable form: :math:`\eta_t = \gamma \, \eta_{t-1}` when :math:`t > 0`
-    is a multiple of ``step_size``, else :math:`\eta_t = \eta_{t-1}`. With ``step_size=30``
-    the rate is :math:`\eta_0` for epochs 0..29, :math:`\gamma\eta_0` for 30..59, ...
-    PyTorch: ``torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma=0.1)``.
-    """
-
-    def __init__(self, optimizer, step_size, gamma=0.1):
-        self.step_size = whole_number("step_size", step_size, 1)
-        self.gamma = hyperparameter("gamma", gamma)
-        super().__init__(optimizer)
-
-    def get_lr(self):
-        lr, t = self.optimizer.lr, self.last_epoch
-        if t == 0 or t % self.step_size != 0:
-            return lr
-        return lr * self.gamma
-
-
-class LinearLR(LRScheduler):
-    r"""Scale the learning rate by a factor that goes linearly from ``start_factor`` to
-    ``end_factor`` over ``total_iters`` epochs, then stays there: a *warmup* when
-    ``start_factor < end_factor``.
-
-    .. math::
-
-        \eta_t = \eta_0 \left(f_s + (f_e - f_s) \, \frac{\min(t, T)}{T}\right)
-
-    with :math:`f_s` = ``start_factor``, :math:`f_e` = ``end_factor``, :math:`T` =
-    ``total_iters``. PyTorch computes it in chainable form: :math:`\eta_0 f_s` at
-    :math:`t = 0`, then for :math:`1 \le t \le T`
-
-    .. math::
-
-        \eta_t = \eta_{t-1} \left(1 + \frac{f_e - f_s}{T f_s + (t - 1)(f_e - f_s)}\right),
-
-    and :math:`\eta_t = \eta_{t-1}` after :math:`T`.
-    PyTorch: ``torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1/3,
-    end_factor=1.0, total_iters=5)``.
-    """
-
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
-        self.start_factor = hyperparameter("start_factor", start_factor, 0.0, 1.0, low_open=True)
-        self.end_factor = hyperparameter("end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = whole_number("total_iters", total_iters, 1)
-        super().__init__(optimizer)
-
-    def get_lr(self):
-        lr, t = self.optimizer.lr, self.last_epoch
-        if t == 0:
-            return lr * self.start_factor
-        if self._is_initial or t > self.total_iters:
-            return lr
-        change = self.end_factor - self.start_factor
-        return lr * (1.0 + change / (self.total_iters * self.start_factor + (t - 1) * change))
-
-
-class CosineAnnealingLR(LRScheduler):
-    r"""Anneal the learning rate from its base value to ``eta_min`` along half a cosine
-    over ``T_max`` epochs.
-
-    .. math::
-
-        \eta_t = \eta_{min} + \frac{\eta_0 - \eta_{min}}{2}
-            \left(1 + \cos\frac{\pi t}{T_{max}}\right)
-
-    At :math:`t = T_{max}` the rate is :math:`\eta_{min}`; after that the formula goes on,
-    so the rate climbs back up along the cosine (it is periodic with period
-    :math:`2 T_{max}`): stop at :math:`T_{max}`, or use ``SequentialLR``, if you do not want
-    that. PyTorch computes it in chainable form,
-
-    .. math::
-
-        \eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
-            \frac{1 + \cos(\pi t / T_{max})}{1 + \cos(\pi (t - 1) / T_{max})},
-
-    except where the denominator is 0 (:math:`t - 1 - T_{max}` a multiple of
-    :math:`2T_{max}`), where it adds
-    :math:`(\eta_0 - \eta_{min})(1 - \cos(\pi / T_{max}))/2` instead; both forms give the
-    same numbers up to rounding.
-    PyTorch: ``torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``.
-    """
-
-    def __init__(self, optimizer, T_max, eta_min=0.0):
-        self.T_max = whole_number("T_max", T_max, 1)
-        self.eta_min = hyperparameter("eta_min", eta_min)
-        super().__init__(optimizer)
-
-    def get_lr(self):
-        lr, t = self.optimizer.lr, self.last_epoch
-        if self._is_initial:
-            return lr
-        base, low, period = self.base_lr, self.eta_min, self.T_max
-        if (t - 1 - period) % (2 * period) == 0:
-            return lr + (base - low) * (1 - math.cos(math.pi / period)) / 2
-        return (low + (lr - low) * (1 + math.cos(math.pi * t / period))
-                / (1 + math.cos(math.pi * (t - 1) / period)))
-
-
-class SequentialLR(LRScheduler):
-    """Run ``schedulers`` one after the other, switching at the epochs in ``milestones``.
-
-    Epochs ``0 .. milestones[0] - 1`` follow ``schedulers[0]``, epochs from
-    ``milestones[0]`` follow ``schedulers[1]``, and so on. At each milestone the next
-    scheduler **restarts**: the optimizer's learning rate goes back to its base value and
-    that scheduler takes its initial step again (its ``last_epoch`` becomes 0), so it runs
-    from its own beginning, as if it had just been made. The typical use is a warmup then a
-    decay: ``SequentialLR(opt, [LinearLR(opt, 0.01, total_iters=5),
-    CosineAnnealingLR(opt, T_max=95)], milestones=[5])``.
-
-    Making it resets the learning rate to the base value and restarts the first scheduler
-    (making the sub-schedulers has already stepped each of them once).
-    PyTorch: ``torch.optim.lr_scheduler.SequentialLR(optimizer, schedulers, milestones)``.
-    """
-
-    def __init__(self, optimizer, schedulers, milestones):
-        schedulers, milestones = list(schedulers), list(milestones)
-        if not schedulers:
-            raise ValueError("SequentialLR expects at least one scheduler, got none")
-        for k, scheduler in enumerate(schedulers):
-            if getattr(scheduler, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR expects every scheduler to belong to its "
-                                 f"optimizer, but scheduler {k} ({type(scheduler).__name__}) "
-                                 f"has another one")
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got "
-                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
-        for k, milestone in enumerate(milestones):
-            whole_number(f"milestones[{k}]", milestone, 1)
-        if milestones != sorted(milestones):
-            raise ValueError(f"milestones must be increasing, got {milestones}")
-        self.optimizer, self.schedulers, self.milestones = optimizer, schedulers, milestones
-        self.base_lr = optimizer.initial_lr
-        self.last_epoch = 0
-        optimizer.lr = self.base_lr
-        for scheduler in schedulers:
-            scheduler.last_epoch -= 1
-        schedulers[0]._initial_step()
-        self._last_lr = schedulers[0].get_last_lr()
-
-    def step(self):
-        """Advance one epoch: step the current scheduler, or restart the next one at a
-        milestone."""
-        self.last_epoch += 1
-        index = sum(1 for milestone in self.milestones if milestone <= self.last_epoch)
-        scheduler = self.schedulers[index]
-        if index > 0 and self.milestones[index - 1] == self.last_epoch:
-            self.optimizer.lr = scheduler.base_lr  # restart it from its beginning
-            scheduler.last_epoch = -1
-            scheduler._initial_step()
-        else:
-            scheduler.step()
-        self._last_lr = scheduler.get_last_lr()
-
-
-# ``minidl.optim.lr_scheduler`` is a submodule, as ``torch.optim.lr_scheduler``: both
-# ``from minidl.optim import lr_scheduler`` and ``import minidl.optim.lr_scheduler`` work.
-lr_scheduler = types.ModuleType(f"{__name__}.lr_scheduler", "Learning-rate schedules "
-                                "(PyTorch: torch.optim.lr_scheduler).")
-for _scheduler in (LRScheduler, StepLR, LinearLR, CosineAnnealingLR, SequentialLR):
-    setattr(lr_scheduler, _scheduler.__name__, _scheduler)
-lr_scheduler.__all__ = ["LRScheduler", "StepLR", "LinearLR", "CosineAnnealingLR",
-                        "SequentialLR"]
-sys.modules[lr_scheduler.__name__] = lr_scheduler
-del _scheduler
+        ### END SOLUTION
