@@ -357,7 +357,7 @@ class IsolatedStudent:
         except StudentError as error:
             if error.kind != "Timeout":
                 raise
-            files = ", ".join(f"minidl/{m.rpartition('.')[2]}.py" for m in self.modules)
+            files = ", ".join(self._module_file(module) for module in self.modules)
             self.import_hang = StudentError(
                 "Timeout", f"importing your minidl ({files}) did not finish within {seconds:g} "
                 "s, so no part could run: look for an endless loop or a long computation at "
@@ -433,6 +433,14 @@ class IsolatedStudent:
                 return pid
             frontier.extend(isolation.children(pid))
         return None
+
+    def _module_file(self, module):
+        """The file of ``module`` in the submission: ``minidl/optim/__init__.py`` for the
+        package ``minidl.optim``, ``minidl/linear.py`` for a module."""
+        relative = module.replace(".", "/")
+        if os.path.isdir(os.path.join(self.workdir, relative)):
+            return f"{relative}/__init__.py"
+        return f"{relative}.py"
 
     def _stop(self):
         if self.process is None:

@@ -404,6 +404,18 @@ def test_a_hang_at_import_is_found_once_and_fails_every_part(tmp_path, solved_a1
     assert time.monotonic() - started < 30
 
 
+def test_a_hang_at_import_names_a_package_by_its_init_file(tmp_path, solved_submission):
+    folder = shutil.copytree(solved_submission("a5_optim"), tmp_path / "loops")
+    package = folder / "minidl" / "optim" / "__init__.py"
+    package.write_text(package.read_text() + "\nwhile True:\n    pass\n")
+    report = check_submission("a5_optim", folder, device="cpu", isolation_level=RLIMITS,
+                              limits=Limits(import_seconds=2))
+    assert report.score == 0
+    (message,) = {result.message for result in report.results}
+    assert "minidl/optim/__init__.py" in message and "minidl/optim.py" not in message
+    assert "minidl/data.py" in message
+
+
 def test_the_budget_fails_the_parts_left_when_it_runs_out(tmp_path, solved_a1):
     folder = copy_solved(solved_a1, tmp_path / "slow", """
         def hinge_loss_naive(scores, y, margin=1.0):
