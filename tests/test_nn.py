@@ -298,26 +298,74 @@ def test_layernorm_matches_torch_on_3d_input_and_one_sample():
         out.backward(t(dout))
         np.testing.assert_allclose(ln(x).data, out.detach().numpy(), rtol=1e-10)
         np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    with pytest.raises(ValueError, match="last dimension is 4"):
+    with pytest.raises(ValueError, match="4 features in the last dimension"):
         nn.LayerNorm(4)(np.ones((2, 5)))
     with pytest.raises(ValueError, match="tuple of one int"):
         nn.LayerNorm((2, 4))
 
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda: nn.Linear(0, 3), "in_features must be a positive int"),
+    (lambda: nn.Linear(0, 3), "in_features must be an integer >= 1"),
     (lambda: nn.Linear(3, 2, rng=0)(np.ones((2, 4))), "3 features in the last dimension"),
     (lambda: nn.Linear(3, 2, rng=0)(np.array([[np.nan, 0, 0]])), "NaN"),
     (lambda: nn.Dropout(1.5), "p must be a number in"),
     (lambda: nn.Dropout(0.5, rng=1.5), "rng must be"),
     (lambda: nn.Sequential(nn.ReLU(), "relu"), "argument 1 is a str"),
-    (lambda: nn.Residual(nn.Linear(3, 2, rng=0))(np.ones((2, 3))), "keeps the shape"),
+    (lambda: nn.Residual(nn.Linear(3, 2, rng=0))(np.ones((2, 3))),
+     r"output of Residual's module must have the input's shape \(2, 3\), got \(2, 2\)"),
     (lambda: nn.Module().train(1), "mode must be True or False"),
+    (lambda: nn.Module().train(None), "mode must be True or False, got None"),
     (lambda: nn.Module()(np.ones(2)), "defines no forward"),
+    (lambda: nn.Linear(3, True), "out_features must be an integer >= 1, got True"),
+    (lambda: nn.Linear(3, 2, rng=0)(np.float64(1.0)), r"3 features .* got shape \(\)"),
+    (lambda: nn.Dropout(math.nan), "p must be a finite number"),
+    (lambda: nn.Dropout(-0.1), r"p must be a number in \[0, 1\], got -0.1"),
+    (lambda: nn.BatchNorm1d(3, momentum=-0.5), r"momentum must be a number in \[0, 1\]"),
+    (lambda: nn.BatchNorm1d(3, eps=math.inf), "eps must be a finite number"),
+    (lambda: nn.BatchNorm1d(3.0), "num_features must be an integer >= 1, got 3.0"),
+    (lambda: nn.LayerNorm(4, eps=-1e-5), "eps must be positive"),
+    (lambda: nn.LayerNorm([0]), "normalized_shape must be an integer >= 1, got 0"),
+    (lambda: nn.LayerNorm(()), "tuple of one int"),
+    (lambda: nn.Residual(lambda x: x), "Residual takes Modules only; its argument 0 is a "
+                                       "function, not a Module"),
+    (lambda: nn.Sequential(nn.ReLU, nn.ReLU()), "argument 0 is a type"),
+    (lambda: nn.BatchNorm1d(3)(np.ones((4, 3, 1))), r"needs inputs of shape \(N, 3\), got "
+                                                    r"\(4, 3, 1\)"),
+    (lambda: nn.Flatten()(np.float64(2.0)), r"at least 2 dimensions, got shape \(\)"),
+    (lambda: nn.Conv2d(2, 4, 3, groups=0), "groups must be an integer >= 1, got 0"),
+    (lambda: nn.Conv2d(0, 4, 3), "in_channels must be an integer >= 1"),
 ])
 def test_modules_reject_bad_input(call, message):
     with pytest.raises((ValueError, NotImplementedError), match=message):
         call()
+
+
+def test_modules_accept_the_edges_of_their_settings():
+    # The ends of every range are allowed, as in PyTorch; the checks reject only outside them.
+    x = np.arange(12.0).reshape(4, 3)
+    for p in (0, 1, np.float32(0.5)):
+        assert nn.Dropout(p).p == float(p)
+    for momentum in (0, 1):
+        bn = nn.BatchNorm1d(np.int64(3), eps=1e-300, momentum=momentum)
+        bn(x)
+        np.testing.assert_allclose(bn.running_mean, momentum * x.mean(axis=0))
+    assert nn.LayerNorm([3]).normalized_shape == 3
+    assert nn.Module().train(False).training is False
+    np.testing.assert_array_equal(nn.Residual(nn.ReLU())(-x).data, -x)  # x + relu(x), x <= 0
+
+
+def test_load_state_dict_names_every_problem_at_once():
+    model = nn.Sequential(nn.Linear(3, 2, rng=0), nn.BatchNorm1d(2))
+    state = model.state_dict()
+    del state["1.bias"]
+    state["0.weight"], state["extra"] = np.zeros((2, 3)), np.zeros(1)
+    with pytest.raises(ValueError, match=r"^cannot load the state into Sequential: missing keys "
+                                         r"\['1.bias'\]; unexpected keys \['extra'\]; "
+                                         r"'0.weight' has shape \(2, 3\) in the state but "
+                                         r"\(3, 2\) in the module$"):
+        model.load_state_dict(state)
+    with pytest.raises(ValueError, match=r"state\['0.bias'\] contains NaN"):
+        model.load_state_dict({**model.state_dict(), "0.bias": np.array([0.0, np.nan])})
 
 
 # ---------------------------------------------------------------- functional batch norm
@@ -375,8 +423,18 @@ def test_batchnorm_functions_create_statistics_and_agree_with_the_module():
 @pytest.mark.parametrize(("args", "message"), [
     ((np.ones((1, 3)), np.ones(3), np.zeros(3), {"mode": "train"}), "more than 1 sample"),
     ((np.ones((4, 3)), np.ones(2), np.zeros(3), {"mode": "train"}), r"gamma must have shape"),
-    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"mode": "test"}), "'train' or 'eval'"),
-    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"eps": -1.0}), "eps > 0"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"mode": "test"}),
+     r"bn_param\['mode'\] must be one of 'train', 'eval'"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"eps": -1.0}),
+     r"bn_param\['eps'\] must be positive"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"eps": math.nan}),
+     r"bn_param\['eps'\] must be a finite number"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"eps": "1e-5"}),
+     r"bn_param\['eps'\] must be a finite number"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"momentum": 1.5}),
+     r"bn_param\['momentum'\] must be a number in \[0, 1\]"),
+    ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"running_var": [1.0, 1.0, 1.0]}),
+     r"running_var'\] must be an array of shape \(3,\), got list"),
     ((np.ones((4, 3)), np.ones(3), np.zeros(3), {"running_mean": np.zeros(2)}),
      r"running_mean'\] must be an array of shape \(3,\)"),
     ((np.ones(3), np.ones(3), np.zeros(3), {}), r"x must have shape \(N, D\)"),

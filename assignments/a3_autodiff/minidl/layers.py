@@ -21,6 +21,8 @@ from minidl._validate import (
     as_float_array,
     as_labels,
     batch,
+    batchnorm_inputs,
+    batchnorm_settings,
     check_dout_shape,
     check_gradient_inputs,
     layer_sizes,
@@ -344,33 +346,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Returns ``(out, cache)``. PyTorch: ``F.batch_norm(x, running_mean, running_var, gamma,
     beta, training=mode == "train", momentum=momentum, eps=eps)``.
     """
-    x = as_float_array("x", x)
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"x must have shape (N, D) with N >= 1, got {x.shape}")
-    n, d = x.shape
-    gamma, beta = as_float_array("gamma", gamma), as_float_array("beta", beta)
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value.shape != (d,):
-            raise ValueError(f"{name} must have shape ({d},) to match x {x.shape}, got "
-                             f"{value.shape}")
-    if not isinstance(bn_param, dict):
-        raise ValueError(f"bn_param must be a dict, got {type(bn_param).__name__}")
-    mode = bn_param.get("mode", "train")
-    if mode not in ("train", "eval"):
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'eval', got {mode!r}")
-    eps, momentum = float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.1))
-    if not eps > 0 or not 0 <= momentum <= 1:
-        raise ValueError(f"need eps > 0 and 0 <= momentum <= 1, got eps={eps}, "
-                         f"momentum={momentum}")
-    if mode == "train" and n < 2:
-        raise ValueError(f"batch norm in train mode needs more than 1 sample to compute a "
-                         f"variance, got x of shape {x.shape}")
-    for name, start in (("running_mean", np.zeros), ("running_var", np.ones)):
-        if name not in bn_param:
-            bn_param[name] = start(d)
-        if not isinstance(bn_param[name], np.ndarray) or bn_param[name].shape != (d,):
-            raise ValueError(f"bn_param[{name!r}] must be an array of shape ({d},)")
-    running_mean, running_var = bn_param["running_mean"], bn_param["running_var"]
+    x, gamma, beta = batchnorm_inputs(x, gamma, beta)
+    mode, eps, momentum, running_mean, running_var = batchnorm_settings(bn_param, x.shape)
+    n = x.shape[0]
     # YOUR CODE HERE
     raise NotImplementedError('batchnorm_forward: write it (see its docstring and a4_init_norm.ipynb)')
 

@@ -258,6 +258,148 @@ def returned_number(name, value):
     return float(array.reshape(()))
 
 
+def fraction(name, value):
+    """``value`` as a float if it is a finite number from 0 to 1 (a probability, a
+    momentum), or ValueError."""
+    value = finite_number(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return value
+
+
+def boolean(name, value):
+    """``value`` if it is True or False (not 0, 1 or None), or ValueError."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def instances(name, values, cls):
+    """``values``, the arguments of ``name``, as a tuple if each is a ``cls``, or ValueError
+    naming the first that is not."""
+    for index, value in enumerate(values):
+        if not isinstance(value, cls):
+            raise ValueError(f"{name} takes {cls.__name__}s only; its argument {index} is a "
+                             f"{type(value).__name__}, not a {cls.__name__}")
+    return tuple(values)
+
+
+def state_arrays(state, expected_shapes, owner):
+    """The arrays of ``state``, a dict with exactly the keys of ``expected_shapes``
+    (``{name: shape}``), each a finite float array of its shape, as ``{name: array}``; or one
+    ValueError that names everything wrong (the missing keys, the unexpected ones, the
+    shape mismatches) for loading it into ``owner``."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a dict of arrays, got {type(state).__name__}")
+    arrays = {name: as_finite_array(f"state[{name!r}]", state[name])
+              for name in expected_shapes if name in state}
+    problems = []
+    missing = [name for name in expected_shapes if name not in state]
+    if missing:
+        problems.append(f"missing keys {missing}")
+    unexpected = [name for name in state if name not in expected_shapes]
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected}")
+    problems += [f"{name!r} has shape {array.shape} in the state but {expected_shapes[name]} "
+                 f"in the module" for name, array in arrays.items()
+                 if array.shape != tuple(expected_shapes[name])]
+    if problems:
+        raise ValueError(f"cannot load the state into {owner}: " + "; ".join(problems))
+    return arrays
+
+
+def last_dimension(what, shape, size):
+    """ValueError unless inputs of ``shape`` have ``size`` features in their last dimension,
+    as the layer ``what`` needs."""
+    if len(shape) < 1 or shape[-1] != size:
+        raise ValueError(f"{what} needs inputs with {size} features in the last dimension, "
+                         f"got shape {tuple(shape)}")
+
+
+def normalized_size(normalized_shape):
+    """LayerNorm's ``normalized_shape``, an int or a tuple (or list) of one int, as an int of
+    at least 1, or ValueError."""
+    if isinstance(normalized_shape, (tuple, list)):
+        if len(normalized_shape) != 1:
+            raise ValueError(f"LayerNorm normalizes over the last dimension only: "
+                             f"normalized_shape must be an int or a tuple of one int, "
+                             f"got {normalized_shape!r}")
+        (normalized_shape,) = normalized_shape
+    return whole_number("normalized_shape", normalized_shape, 1)
+
+
+def channels_input(what, shape, channels, images):
+    """ValueError unless ``shape`` is that of the inputs of the layer ``what``: (N, channels)
+    or, for ``images``, (N, channels, H, W)."""
+    layout = f"(N, {channels}, H, W)" if images else f"(N, {channels})"
+    if len(shape) != (4 if images else 2) or shape[1] != channels:
+        raise ValueError(f"{what} needs inputs of shape {layout}, got {tuple(shape)}")
+
+
+def values_per_channel(what, shape, training):
+    """ValueError if, in ``training`` mode, inputs of ``shape`` (N, C) or (N, C, H, W) give a
+    channel only one value (N, or N * H * W), from which batch norm has no variance."""
+    if training and shape[0] * int(np.prod(shape[2:])) < 2:
+        values = "value per channel (N * H * W > 1)" if len(shape) == 4 else "sample (N > 1)"
+        raise ValueError(f"{what} in training mode needs more than 1 {values} to compute a "
+                         f"variance, got input of shape {tuple(shape)}")
+
+
+def channel_groups(groups, in_channels, out_channels):
+    """``groups`` of a convolution as an int if it is at least 1 and divides both channel
+    counts, or ValueError."""
+    groups = whole_number("groups", groups, 1)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups={groups} must divide both in_channels ({in_channels}) "
+                         f"and out_channels ({out_channels})")
+    return groups
+
+
+def with_batch_axis(what, shape):
+    """ValueError unless ``shape`` has a batch axis and at least one more, as the layer
+    ``what`` needs."""
+    if len(shape) < 2:
+        raise ValueError(f"{what} keeps the batch axis and works on the others, so it needs "
+                         f"inputs of at least 2 dimensions, got shape {tuple(shape)}")
+
+
+def batchnorm_inputs(x, gamma, beta):
+    """The inputs of ``batchnorm_forward`` as float arrays: ``x`` (N, D) with N >= 1, and
+    ``gamma`` and ``beta`` of shape (D,); or ValueError."""
+    x = as_float_array("x", x)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x must have shape (N, D) with N >= 1, got {x.shape}")
+    gamma, beta = as_float_array("gamma", gamma), as_float_array("beta", beta)
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value.shape != (x.shape[1],):
+            raise ValueError(f"{name} must have shape ({x.shape[1]},) to match x {x.shape}, "
+                             f"got {value.shape}")
+    return x, gamma, beta
+
+
+def batchnorm_settings(bn_param, x_shape):
+    """``(mode, eps, momentum, running_mean, running_var)`` of ``batchnorm_forward``'s
+    ``bn_param`` for inputs of ``x_shape`` (N, D), or ValueError. Running statistics that are
+    absent are created in ``bn_param`` (zeros and ones of shape (D,)), as the function's
+    contract says; those present must be arrays of shape (D,), updated in place."""
+    if not isinstance(bn_param, dict):
+        raise ValueError(f"bn_param must be a dict, got {type(bn_param).__name__}")
+    mode = one_of("bn_param['mode']", bn_param.get("mode", "train"), ("train", "eval"))
+    eps = positive("bn_param['eps']", finite_number("bn_param['eps']",
+                                                   bn_param.get("eps", 1e-5)))
+    momentum = fraction("bn_param['momentum']", bn_param.get("momentum", 0.1))
+    values_per_channel("batchnorm_forward", x_shape, mode == "train")
+    d = x_shape[1]
+    for name, start in (("running_mean", np.zeros), ("running_var", np.ones)):
+        if name not in bn_param:
+            bn_param[name] = start(d)
+        if not isinstance(bn_param[name], np.ndarray) or bn_param[name].shape != (d,):
+            raise ValueError(f"bn_param[{name!r}] must be an array of shape ({d},), got "
+                             f"{type(bn_param[name]).__name__} of shape "
+                             f"{np.shape(bn_param[name])}")
+    return mode, eps, momentum, bn_param["running_mean"], bn_param["running_var"]
+
+
 # ---------------------------------------------------------------- tensors and dual numbers
 
 

@@ -20,11 +20,27 @@ with the same weight layout as PyTorch. ``Residual(f)`` computes ``x + f(x)``; P
 no module for it.
 """
 import math
-import numbers
 
 import numpy as np
 
-from minidl._validate import as_finite_array, as_pair, finite_number, one_of
+from minidl._validate import (
+    as_pair,
+    boolean,
+    channel_groups,
+    channels_input,
+    finite_number,
+    fraction,
+    instances,
+    last_dimension,
+    normalized_size,
+    one_of,
+    positive,
+    same_shape,
+    state_arrays,
+    values_per_channel,
+    whole_number,
+    with_batch_axis,
+)
 from minidl.autograd import GELU_APPROXIMATIONS, Tensor
 from minidl.init import as_generator
 
@@ -41,21 +57,6 @@ def as_tensor(x):
 def parameter(array):
     """A new leaf Tensor that requires a gradient: a trainable parameter."""
     return Tensor(array, requires_grad=True)
-
-
-def _positive_int(name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _number_in(name, value, low, high, low_open=False):
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not math.isfinite(value) or value > high or value < low
-            or (low_open and value == low)):
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}], got {value!r}")
-    return float(value)
 
 
 # ---------------------------------------------------------------- Module
@@ -125,8 +126,7 @@ class Module:
         Dropout and batch norm behave differently in the two modes.
         PyTorch: ``module.train(mode)``.
         """
-        if not isinstance(mode, bool):
-            raise ValueError(f"mode must be True or False, got {mode!r}")
+        boolean("mode", mode)
         self.training = mode
         for _, child in self.children():
             child.train(mode)
@@ -167,29 +167,11 @@ class Module:
         must have the shape of what it replaces; otherwise ValueError names the missing
         keys, the unexpected ones and the shape mismatches. Nothing is changed then.
         """
-        if not isinstance(state, dict):
-            raise ValueError(f"state must be a dict of arrays, got {type(state).__name__}")
         parameters = dict(self.named_parameters())
         buffers = dict(self.named_buffers())
-        expected = {**{name: t.data.shape for name, t in parameters.items()},
-                    **{name: np.shape(b) for name, b in buffers.items()}}
-        problems = []
-        missing = [name for name in expected if name not in state]
-        unexpected = [name for name in state if name not in expected]
-        if missing:
-            problems.append(f"missing keys {missing}")
-        if unexpected:
-            problems.append(f"unexpected keys {unexpected}")
-        arrays = {}
-        for name in expected:
-            if name in state:
-                arrays[name] = as_finite_array(f"state[{name!r}]", state[name])
-                if arrays[name].shape != expected[name]:
-                    problems.append(f"{name!r} has shape {arrays[name].shape} in the state but "
-                                    f"{expected[name]} in the module")
-        if problems:
-            raise ValueError(f"cannot load the state into {type(self).__name__}: "
-                             + "; ".join(problems))
+        arrays = state_arrays(state, {**{name: t.data.shape for name, t in parameters.items()},
+                                      **{name: np.shape(b) for name, b in buffers.items()}},
+                              type(self).__name__)
         for name, tensor in parameters.items():
             tensor.data = arrays[name]
         for name, buffer in buffers.items():
@@ -220,8 +202,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, rng=None):
         super().__init__()
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
+        self.in_features = whole_number("in_features", in_features, 1)
+        self.out_features = whole_number("out_features", out_features, 1)
         rng = as_generator(rng)
         bound = 1.0 / math.sqrt(self.in_features)
         self.weight = parameter(rng.uniform(-bound, bound, (self.in_features,
@@ -230,10 +212,8 @@ class Linear(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}) needs inputs "
-                             f"with {self.in_features} features in the last dimension, got "
-                             f"shape {x.shape}")
+        last_dimension(f"Linear({self.in_features}, {self.out_features})", x.shape,
+                       self.in_features)
         out = x @ self.weight
         return out if self.bias is None else out + self.bias
 
@@ -315,10 +295,7 @@ class Sequential(Module):
 
     def __init__(self, *modules):
         super().__init__()
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise ValueError(f"Sequential takes Modules; argument {index} is a "
-                                 f"{type(module).__name__}")
+        for index, module in enumerate(instances("Sequential", modules, Module)):
             setattr(self, str(index), module)
 
     def __len__(self):
@@ -343,16 +320,12 @@ class Residual(Module):
 
     def __init__(self, module):
         super().__init__()
-        if not isinstance(module, Module):
-            raise ValueError(f"Residual wraps a Module, got {type(module).__name__}")
-        self.module = module
+        (self.module,) = instances("Residual", (module,), Module)
 
     def forward(self, x):
         x = as_tensor(x)
         out = self.module(x)
-        if out.shape != x.shape:
-            raise ValueError(f"Residual needs a module that keeps the shape of its input: "
-                             f"{x.shape} became {out.shape}")
+        same_shape("the output of Residual's module", out, "the input", x)
         return x + out
 
 
@@ -372,7 +345,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        self.p = _number_in("p", p, 0.0, 1.0)
+        self.p = fraction("p", p)
         self.rng = as_generator(rng)
 
     def forward(self, x):
@@ -414,9 +387,9 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
-        self.num_features = _positive_int("num_features", num_features)
-        self.eps = _number_in("eps", eps, 0.0, math.inf, low_open=True)
-        self.momentum = _number_in("momentum", momentum, 0.0, 1.0)
+        self.num_features = whole_number("num_features", num_features, 1)
+        self.eps = positive("eps", finite_number("eps", eps))
+        self.momentum = fraction("momentum", momentum)
         self.weight = parameter(np.ones(self.num_features))
         self.bias = parameter(np.zeros(self.num_features))
         self.running_mean = np.zeros(self.num_features)
@@ -424,12 +397,9 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}) needs inputs of shape "
-                             f"(N, {self.num_features}), got {x.shape}")
-        if self.training and x.shape[0] < 2:
-            raise ValueError(f"BatchNorm1d in training mode needs more than 1 sample per "
-                             f"feature to compute a variance, got input of shape {x.shape}")
+        channels_input(f"BatchNorm1d({self.num_features})", x.shape, self.num_features,
+                       images=False)
+        values_per_channel("BatchNorm1d", x.shape, self.training)
         if self.training:
             n = x.shape[0]
             mean = x.mean(axis=0)
@@ -462,22 +432,14 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5):
         super().__init__()
-        if isinstance(normalized_shape, (tuple, list)):
-            if len(normalized_shape) != 1:
-                raise ValueError(f"LayerNorm normalizes over the last dimension only: "
-                                 f"normalized_shape must be an int or a tuple of one int, "
-                                 f"got {normalized_shape!r}")
-            (normalized_shape,) = normalized_shape
-        self.normalized_shape = _positive_int("normalized_shape", normalized_shape)
-        self.eps = _number_in("eps", eps, 0.0, math.inf, low_open=True)
+        self.normalized_shape = normalized_size(normalized_shape)
+        self.eps = positive("eps", finite_number("eps", eps))
         self.weight = parameter(np.ones(self.normalized_shape))
         self.bias = parameter(np.zeros(self.normalized_shape))
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim < 1 or x.shape[-1] != self.normalized_shape:
-            raise ValueError(f"LayerNorm({self.normalized_shape}) needs inputs whose last "
-                             f"dimension is {self.normalized_shape}, got shape {x.shape}")
+        last_dimension(f"LayerNorm({self.normalized_shape})", x.shape, self.normalized_shape)
         mean = x.mean(axis=-1, keepdims=True)
         centered = x - mean
         var = (centered**2).mean(axis=-1, keepdims=True)
@@ -504,14 +466,10 @@ class BatchNorm2d(BatchNorm1d):
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm2d({self.num_features}) needs inputs of shape "
-                             f"(N, {self.num_features}, H, W), got {x.shape}")
+        channels_input(f"BatchNorm2d({self.num_features})", x.shape, self.num_features,
+                       images=True)
+        values_per_channel("BatchNorm2d", x.shape, self.training)
         n, c, height, width = x.shape
-        if self.training and n * height * width < 2:
-            raise ValueError(f"BatchNorm2d in training mode needs more than 1 value per "
-                             f"channel (N * H * W > 1) to compute a variance, got input of "
-                             f"shape {x.shape}")
         # YOUR CODE HERE
         raise NotImplementedError('BatchNorm2d.forward: write it (see its docstring and a6_cnn.ipynb)')
 
@@ -540,15 +498,12 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  bias=True, rng=None):
         super().__init__()
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
+        self.in_channels = whole_number("in_channels", in_channels, 1)
+        self.out_channels = whole_number("out_channels", out_channels, 1)
         self.kernel_size = as_pair("kernel_size", kernel_size, 1)
         self.stride = as_pair("stride", stride, 1)
         self.padding = as_pair("padding", padding, 0)
-        self.groups = _positive_int("groups", groups)
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"groups={self.groups} must divide both in_channels "
-                             f"({self.in_channels}) and out_channels ({self.out_channels})")
+        self.groups = channel_groups(groups, self.in_channels, self.out_channels)
         rng = as_generator(rng)
         # YOUR CODE HERE
         raise NotImplementedError('Conv2d.__init__: write it (see its docstring and a6_cnn.ipynb)')
@@ -557,9 +512,8 @@ class Conv2d(Module):
         from minidl.conv import conv2d
 
         x = as_tensor(x)
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}) needs inputs of "
-                             f"shape (N, {self.in_channels}, H, W), got {x.shape}")
+        channels_input(f"Conv2d({self.in_channels}, {self.out_channels})", x.shape,
+                       self.in_channels, images=True)
         # YOUR CODE HERE
         raise NotImplementedError('Conv2d.forward: write it (see its docstring and a6_cnn.ipynb)')
 
@@ -612,8 +566,6 @@ class Flatten(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        if x.ndim < 2:
-            raise ValueError(f"Flatten keeps the batch axis and flattens the others, so it "
-                             f"needs at least 2 dimensions, got shape {x.shape}")
+        with_batch_axis("Flatten", x.shape)
         # YOUR CODE HERE
         raise NotImplementedError('Flatten.forward: write it (see its docstring and a6_cnn.ipynb)')
