@@ -356,7 +356,7 @@ def test_flatten_keeps_the_batch_axis():
     (lambda: conv2d(np.zeros((1, 4, 8, 8)), np.zeros((3, 2, 3, 3)), groups=2),
      r"groups=2 must divide both the input channels \(4\) and the output channels \(3\)"),
     (lambda: conv2d(np.zeros((1, 3, 8, 8)), np.zeros((3, 1, 3, 3)), groups=0),
-     "groups must be a positive int"),
+     "groups must be an integer >= 1"),
     (lambda: conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 7, 7)), padding=1),
      r"kernel \(7, 7\) is larger than the padded input \(6, 6\)"),
     (lambda: conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), stride=0),

@@ -355,6 +355,45 @@ def channel_groups(groups, in_channels, out_channels):
     return groups
 
 
+def convolution_groups(x_shape, weight_shape, groups):
+    """``groups`` of a convolution of images ``x_shape`` (N, C, H, W) with filters
+    ``weight_shape`` (C_out, C / groups, KH, KW) as an int, or ValueError naming what does not
+    fit."""
+    _, channels, _, _ = images_shape("x", x_shape)
+    if len(weight_shape) != 4:
+        raise ValueError(f"weight must have shape (C_out, C_in / groups, KH, KW), got shape "
+                         f"{tuple(weight_shape)}")
+    groups = whole_number("groups", groups, 1)
+    if channels % groups or weight_shape[0] % groups:
+        raise ValueError(f"groups={groups} must divide both the input channels ({channels}) "
+                         f"and the output channels ({weight_shape[0]})")
+    if weight_shape[1] != channels // groups:
+        raise ValueError(f"x has {channels} channels, so with groups={groups} weight must have "
+                         f"{channels // groups} input channels (shape[1]), got weight of "
+                         f"shape {tuple(weight_shape)}")
+    return groups
+
+
+def one_per_output_channel(name, shape, weight_shape):
+    """The number of output channels of filters ``weight_shape`` if ``shape`` (of a bias) has
+    one entry per output channel, or ValueError."""
+    if tuple(shape) != (weight_shape[0],):
+        raise ValueError(f"{name} must have shape ({weight_shape[0]},), one entry per output "
+                         f"channel, got {tuple(shape)}")
+    return weight_shape[0]
+
+
+def columns_shape(shape, x_shape, windows):
+    """ValueError unless ``shape`` is that of ``im2col``'s columns for images ``x_shape``
+    (N, C, H, W) and ``windows``: (C * KH * KW, OH * OW * N)."""
+    n, c = x_shape[:2]
+    (kh, kw), _, _, (oh, ow) = windows
+    expected = (c * kh * kw, oh * ow * n)
+    if tuple(shape) != expected:
+        raise ValueError(f"cols must have shape (C * KH * KW, OH * OW * N) = {expected} for "
+                         f"images of shape {tuple(x_shape)} and {windows}, got {tuple(shape)}")
+
+
 def with_batch_axis(what, shape):
     """ValueError unless ``shape`` has a batch axis and at least one more, as the layer
     ``what`` needs."""

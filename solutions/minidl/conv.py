@@ -26,7 +26,14 @@ PyTorch equivalents: ``F.unfold`` / ``F.fold`` (im2col / col2im, in their own la
 """
 import numpy as np
 
-from minidl._validate import as_float, images_shape, sliding_windows
+from minidl._validate import (
+    as_float,
+    columns_shape,
+    convolution_groups,
+    images_shape,
+    one_per_output_channel,
+    sliding_windows,
+)
 from minidl.autograd import Op, _as_tensor
 
 __all__ = ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d"]
@@ -116,10 +123,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     n, c, height, width = images_shape("x_shape", x_shape)
     windows = sliding_windows(x_shape, kernel_size, stride, padding)
     (kh, kw), (sh, sw), (ph, pw), (oh, ow) = windows
-    expected = (c * kh * kw, oh * ow * n)
-    if cols.shape != expected:
-        raise ValueError(f"cols must have shape (C * KH * KW, OH * OW * N) = {expected} for "
-                         f"images of shape {tuple(x_shape)} and {windows}, got {cols.shape}")
+    columns_shape(cols.shape, x_shape, windows)
     ### BEGIN SOLUTION
     blocks = cols.reshape(c, kh, kw, oh, ow, n)
     padded = np.zeros((c, height + 2 * ph, width + 2 * pw, n), dtype=cols.dtype)
@@ -216,28 +220,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
     float32. PyTorch: ``F.conv2d(x, weight, bias, stride, padding, groups=groups)``.
     """
     x, weight = _as_tensor(x), _as_tensor(weight)
-    _, channels, _, _ = images_shape("x", x.shape)
-    if weight.ndim != 4:
-        raise ValueError(f"weight must have shape (C_out, C_in / groups, KH, KW), got shape "
-                         f"{weight.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
-    out_channels = weight.shape[0]
-    if channels % groups or out_channels % groups:
-        raise ValueError(f"groups={groups} must divide both the input channels ({channels}) "
-                         f"and the output channels ({out_channels})")
-    if weight.shape[1] != channels // groups:
-        raise ValueError(f"x has {channels} channels, so with groups={groups} weight must have "
-                         f"{channels // groups} input channels (shape[1]), got weight of "
-                         f"shape {weight.shape}")
+    groups = convolution_groups(x.shape, weight.shape, groups)
     windows = sliding_windows(x.shape, weight.shape[2:], stride, padding)
-    out = Convolution(windows, int(groups))(x, weight)
+    out = Convolution(windows, groups)(x, weight)
     if bias is None:
         return out
     bias = _as_tensor(bias)
-    if bias.shape != (out_channels,):
-        raise ValueError(f"bias must have shape ({out_channels},), one entry per output "
-                         f"channel, got {bias.shape}")
+    out_channels = one_per_output_channel("bias", bias.shape, weight.shape)
     return out + bias.reshape(1, out_channels, 1, 1)
 
 
