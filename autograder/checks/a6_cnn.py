@@ -75,7 +75,7 @@ def conv2d_forward(ctx):
                          outputs=("out",))
 
 
-@part("conv2d.gradient", points=3)
+@part("conv2d.gradient", points=3, explained_by=("conv2d.forward",))
 def conv2d_gradient(ctx):
     """The gradients of x, weight and bias match PyTorch's autograd."""
     for x_shape, w_shape in (((2, 3, 6, 6), (4, 3, 3, 3)), ((3, 2, 5, 4), (2, 2, 2, 3))):
@@ -83,7 +83,7 @@ def conv2d_gradient(ctx):
                          outputs=("x", "weight", "bias"))
 
 
-@part("conv2d.stride_padding", points=2)
+@part("conv2d.stride_padding", points=2, explained_by=("conv2d.forward",))
 def conv2d_stride_padding(ctx):
     """Output size (H + 2p - K) // s + 1, values and gradients, with strides and padding."""
     for x_shape, w_shape, options in (
@@ -94,7 +94,7 @@ def conv2d_stride_padding(ctx):
                          outputs=("out", "x", "weight", "bias"))
 
 
-@part("conv2d.groups", points=2)
+@part("conv2d.groups", points=2, explained_by=("conv2d.forward",))
 def conv2d_groups(ctx):
     """Grouped and depthwise convolutions (groups=2, groups=C) match F.conv2d."""
     for x_shape, w_shape, groups in (((2, 4, 6, 6), (6, 2, 3, 3), 2),
@@ -105,7 +105,8 @@ def conv2d_groups(ctx):
                          outputs=("out", "x", "weight", "bias"))
 
 
-@part("conv2d.edge_cases", points=2, visible=False)
+@part("conv2d.edge_cases", points=2, visible=False,
+      explained_by=("conv2d.forward", "conv2d.stride_padding", "conv2d.groups"))
 def conv2d_edge_cases(ctx):
     """1x1 kernels, a kernel as large as the padded input, padding larger than the kernel,
     one image, and no bias."""
@@ -141,7 +142,7 @@ def max_pool2d_gradient(ctx):
         expect_operation(ctx, "max_pool2d", [x], options, outputs=("x",))
 
 
-@part("avg_pool2d.forward_gradient", points=2)
+@part("avg_pool2d.forward_gradient", points=2, explained_by=("max_pool2d.forward",))
 def avg_pool2d_forward_gradient(ctx):
     """avg_pool2d and its gradient match F.avg_pool2d, with and without overlapping windows."""
     for shape, options in (((2, 3, 6, 6), {"kernel_size": 2}),
