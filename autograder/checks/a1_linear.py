@@ -43,7 +43,7 @@ def softmax_value(ctx):
                      torch_softmax(ctx.ref, scores))
 
 
-@part("softmax.stability", points=1, visible=False)
+@part("softmax.stability", points=1, visible=False, explained_by=("softmax.value",))
 def softmax_stability(ctx):
     """softmax is exact and finite for scores of 1e4 and -1e4."""
     for name, (scores, _) in edge_cases(ctx.rng).items():
@@ -78,7 +78,8 @@ def softmax_loss_gradient(ctx):
     expect_loss(ctx, "softmax_loss", "dscores", random_cases(ctx.rng))
 
 
-@part("softmax_loss.edge_cases", points=2, visible=False)
+@part("softmax_loss.edge_cases", points=2, visible=False,
+      explained_by=("softmax_loss.value", "softmax_loss.gradient"))
 def softmax_loss_edge_cases(ctx):
     """Loss and gradient for scores of 1e4, one sample, two classes and ties."""
     cases = edge_cases(ctx.rng)
@@ -118,7 +119,8 @@ def hinge_loss_gradient(ctx):
     expect_loss(ctx, "hinge_loss", "dscores", random_cases(ctx.rng))
 
 
-@part("hinge_loss.edge_cases", points=2, visible=False)
+@part("hinge_loss.edge_cases", points=2, visible=False,
+      explained_by=("hinge_loss.value", "hinge_loss.gradient"))
 def hinge_loss_edge_cases(ctx):
     """Margins exactly at the kink, ties, another margin, one sample and two classes."""
     at_kink = np.array([[2.0, 1.0, 3.0, 1.5], [0.0, -1.0, 0.5, 0.0]])  # s_j - s_y + 1 == 0
