@@ -1,10 +1,8 @@
-"""Comparing a student's results with the reference and naming the mistake.
+"""Comparing a student's results with the reference.
 
 ``expect_close`` first checks the *kind* of answer (a number or an array of the
-right shape, finite), then closeness. When the answer is wrong it tries each
-hint, a candidate that a known mistake would produce: if the student's answer
-matches a candidate, the feedback is that hint's explanation instead of a bare
-"arrays differ".
+right shape, finite), then closeness, and says what differs and where. Naming the
+mistake behind a wrong answer is ``framework.Context``'s work (``autograder.mistakes``).
 """
 import numpy as np
 
@@ -44,37 +42,19 @@ def is_close(got, expected, rtol=RTOL, atol=ATOL):
     return got.shape == expected.shape and np.allclose(got, expected, rtol=rtol, atol=atol)
 
 
-def expect_close(got, expected, what, hints=(), rtol=RTOL, atol=ATOL, nonfinite_hint=""):
-    """Fail unless ``got`` matches ``expected`` (a float or an ndarray).
-
-    ``hints`` is a sequence of ``(candidate, explanation)``; ``nonfinite_hint``
-    explains NaN or inf in the answer (typically overflow).
-    """
+def expect_close(got, expected, what, rtol=RTOL, atol=ATOL, nonfinite_hint=""):
+    """Fail unless ``got`` matches ``expected`` (a float or an ndarray); ``nonfinite_hint``
+    explains NaN or inf in the answer (typically overflow)."""
     expected_array = np.asarray(expected, dtype=np.float64)
     if expected_array.ndim == 0:
         got_array = np.asarray(as_number(got, what))
     else:
-        explain_wrong_shape(got, expected_array.shape, what, hints)
         got_array = as_array(got, what, expected_array.shape)
     if not np.all(np.isfinite(got_array)) and np.all(np.isfinite(expected_array)):
         raise Fail(f"{what} contains NaN or inf. {nonfinite_hint}".strip())
     if is_close(got_array, expected_array, rtol, atol):
         return
-    for candidate, explanation in hints:
-        if candidate is not None and is_close(got_array, candidate, rtol, atol):
-            raise Fail(f"{what} is wrong: {explanation}")
     raise Fail(f"{what} is wrong: {_largest_difference(got_array, expected_array)}")
-
-
-def explain_wrong_shape(got, shape, what, hints):
-    """Fail with a hint's explanation when ``got`` has the wrong shape and matches it: a
-    known mistake can change the shape (a matrix product instead of ``*``)."""
-    if not isinstance(got, np.ndarray) or got.shape == tuple(shape):
-        return
-    for candidate, explanation in hints:
-        if candidate is not None and is_close(got, candidate):
-            raise Fail(f"{what} has shape {got.shape} but should have shape {tuple(shape)}: "
-                       f"{explanation}")
 
 
 def _largest_difference(got, expected):

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.layout import REFERENCE_MINIDL, SOLUTIONS
+from autograder.sandbox import imported_minidl
 
 CATALOGUES = SOLUTIONS / "mistakes"
 
@@ -92,15 +93,14 @@ def load(assignment_id):
 def installed_minidl(modules):
     """Make ``modules`` ({name: module}) the ``minidl`` package while the block runs, and
     put back whatever ``minidl`` this process had (a notebook's kernel has the student's)."""
-    own = {name: module for name, module in sys.modules.items()
-           if name == "minidl" or name.startswith("minidl.")}
+    own = imported_minidl()
     for name in own:
         del sys.modules[name]
     sys.modules.update(modules)
     try:
         yield
     finally:
-        for name in [n for n in sys.modules if n == "minidl" or n.startswith("minidl.")]:
+        for name in imported_minidl():
             del sys.modules[name]
         sys.modules.update(own)
 
@@ -117,8 +117,7 @@ def import_package(folder):
         spec.loader.exec_module(package)
         for info in pkgutil.walk_packages([str(folder)], prefix="minidl."):
             importlib.import_module(info.name)
-        return {name: module for name, module in sys.modules.items()
-                if name == "minidl" or name.startswith("minidl.")}
+        return imported_minidl()
 
 
 @contextmanager

@@ -172,10 +172,17 @@ def import_modules(modules):
             pass
 
 
+def imported_minidl():
+    """{name: module} of every entry of the ``minidl`` package in ``sys.modules`` (None
+    where an import failed)."""
+    return {name: module for name, module in list(sys.modules.items())
+            if name == "minidl" or name.startswith("minidl.")}
+
+
 def minidl_namespaces():
     """A copy of the module-level names of every imported minidl module: {module: names}."""
-    return {module: dict(vars(module)) for name, module in list(sys.modules.items())
-            if (name == "minidl" or name.startswith("minidl.")) and module is not None}
+    return {module: dict(vars(module)) for module in imported_minidl().values()
+            if module is not None}
 
 
 def restore_namespaces(saved):
